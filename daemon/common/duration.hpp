@@ -1,0 +1,21 @@
+#pragma once
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace invariantd {
+
+using duration = std::chrono::milliseconds;
+
+/// Parses a Prometheus-style duration: units y w d h m s ms, largest first, each at most
+/// once ("1h30m", "500ms", "0s"). A bare "0" is accepted as zero. Returns nullopt otherwise.
+std::optional<duration> parse_duration(std::string_view text);
+
+/// Formats a duration the way Prometheus does ("1h30m", "500ms", "0s").
+std::string format_duration(duration value);
+
+/// Seconds as a double, for metrics and JSON.
+inline double to_seconds(duration value) { return static_cast<double>(value.count()) / 1000.0; }
+
+}  // namespace invariantd

@@ -1,0 +1,114 @@
+#pragma once
+/// The daemon's configuration as typed structs (SPEC §3). Produced by the loader, which
+/// validates everything; code that receives a daemon_config may rely on it being valid.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/duration.hpp"
+#include "daemon/config/condition.hpp"
+
+namespace invariantd::config {
+
+using namespace std::chrono_literals;
+
+/// One configuration error, positioned in its file (1-based line and column).
+struct config_error {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string message;
+    /// "invariantd.yaml:14:7: unknown key 'intervall' (did you mean 'interval'?)"
+    std::string to_string() const;
+};
+
+/// Thrown by the loader with every error of the file, in file order.
+class config_exception : public std::runtime_error {
+public:
+    explicit config_exception(std::vector<config_error> errors);
+    const std::vector<config_error>& errors() const { return errors_; }
+
+private:
+    std::vector<config_error> errors_;
+};
+
+struct server_config {
+    std::string listen = "127.0.0.1:9898";
+    std::string host = "127.0.0.1";  ///< from listen; IPv6 without brackets
+    std::uint16_t port = 9898;
+    std::optional<std::string> api_token;  ///< secret
+    duration idle_timeout = 60s;     ///< keep-alive connections idle this long are closed
+    duration request_timeout = 10s;  ///< a started request must be complete within this
+    std::size_t max_connections = 256;
+};
+
+struct log_config {
+    std::string level = "info";
+    std::string format = "text";
+};
+
+struct database_config {
+    std::string name;
+    std::string driver;  ///< "sqlite" | "postgres"
+    std::string dsn;     ///< postgres; secret
+    std::string path;    ///< sqlite, absolute after loading
+    std::size_t max_connections = 2;
+    duration connect_timeout = 5s;
+    duration max_lifetime = 1h;
+    duration busy_timeout = 5s;
+    bool operator==(const database_config&) const = default;
+};
+
+struct alert_config {
+    std::optional<condition> when;  ///< no condition: the check never alerts
+    duration for_duration = 0s;
+    duration repeat_interval = 4h;
+    std::string severity = "error";
+    std::size_t error_after = 3;
+    std::vector<std::string> receivers;
+    std::string summary;
+    std::string runbook_url;
+    bool operator==(const alert_config&) const = default;
+};
+
+struct check_config {
+    std::string name;
+    std::string module;
+    std::string database;
+    duration interval = 60s;
+    duration timeout = 30s;
+    std::size_t max_samples = 10;
+    nlohmann::json params;  ///< validated by the module's schema, defaults applied
+    alert_config alert;
+    bool operator==(const check_config&) const = default;
+};
+
+struct receiver_config {
+    std::string name;
+    std::string type;  ///< pagerduty | alertmanager | webhook | slack
+    std::vector<std::string> urls;
+    std::string routing_key;  ///< secret
+    std::string hmac_secret;  ///< secret
+    bool operator==(const receiver_config&) const = default;
+};
+
+struct daemon_config {
+    std::string source;  ///< the file it was loaded from
+    server_config server;
+    std::string state_dir;  ///< absolute after loading
+    log_config log;
+    std::vector<database_config> databases;
+    std::vector<check_config> checks;
+    std::vector<receiver_config> receivers;
+    /// Every secret value seen while loading (for the log redactor); never printed.
+    std::vector<std::string> secrets;
+
+    const database_config* find_database(std::string_view name) const;
+    const check_config* find_check(std::string_view name) const;
+};
+
+}  // namespace invariantd::config

@@ -1,0 +1,614 @@
+#include "daemon/config/loader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include "checks/registry.hpp"
+#include "daemon/common/suggest.hpp"
+
+namespace invariantd::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> severities{"critical", "error", "warning", "info"};
+const std::vector<std::string> receiver_types{"pagerduty", "alertmanager", "webhook", "slack"};
+constexpr const char* pagerduty_enqueue_url = "https://events.pagerduty.com/v2/enqueue";
+
+/// Collects errors while walking the document; every accessor reports at the node's position.
+class reader {
+public:
+    reader(std::string file, fs::path base) : file_(std::move(file)), base_(std::move(base)) {}
+
+    void error(const YAML::Mark& mark, std::string message) {
+        errors_.push_back({file_, mark.line + 1, mark.column + 1, std::move(message)});
+    }
+    std::vector<config_error>& errors() { return errors_; }
+    std::vector<std::string>& secrets() { return secrets_; }
+    const fs::path& base() const { return base_; }
+
+    /// Reports unknown and duplicate keys of a mapping. Returns false if `node` is not a mapping.
+    bool check_mapping(const YAML::Node& node, const std::vector<std::string>& allowed, std::string_view what) {
+        if (!node.IsMap()) {
+            error(node.Mark(), fmt::format("{} must be a mapping", what));
+            return false;
+        }
+        std::map<std::string, int> seen;
+        for (const auto& item : node) {
+            if (!item.first.IsScalar()) {
+                error(item.first.Mark(), fmt::format("keys of {} must be strings", what));
+                continue;
+            }
+            const std::string key = item.first.Scalar();
+            if (auto [it, inserted] = seen.emplace(key, item.first.Mark().line + 1); !inserted) {
+                error(item.first.Mark(), fmt::format("duplicate key '{}' (first at line {})", key, it->second));
+            }
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                std::string message = fmt::format("unknown key '{}' in {}", key, what);
+                if (auto hint = closest_match(key, allowed)) message += fmt::format(" (did you mean '{}'?)", *hint);
+                error(item.first.Mark(), message);
+            }
+        }
+        return true;
+    }
+
+    /// A scalar with ${VAR} / ${file:PATH} expanded. `secret` registers expanded and literal
+    /// values with the redactor. nullopt after reporting an error.
+    std::optional<std::string> text(const YAML::Node& node, std::string_view key, bool secret = false) {
+        if (!node.IsScalar()) {
+            error(node.Mark(), fmt::format("'{}' must be a string", key));
+            return std::nullopt;
+        }
+        const std::string raw = node.Scalar();
+        std::string out;
+        std::size_t i = 0;
+        while (i < raw.size()) {
+            if (raw.compare(i, 2, "${") != 0) {
+                out += raw[i++];
+                continue;
+            }
+            const auto close = raw.find('}', i + 2);
+            if (close == std::string::npos) {
+                error(node.Mark(), fmt::format("'{}': unterminated '${{' in value", key));
+                return std::nullopt;
+            }
+            const std::string reference = raw.substr(i + 2, close - i - 2);
+            std::optional<std::string> value = reference.rfind("file:", 0) == 0
+                                                   ? read_secret_file(node, key, reference.substr(5))
+                                                   : read_environment(node, key, reference);
+            if (!value) return std::nullopt;
+            if (secret) secrets_.push_back(*value);
+            out += *value;
+            i = close + 1;
+        }
+        if (secret) secrets_.push_back(out);
+        return out;
+    }
+
+    std::optional<duration> duration_value(const YAML::Node& node, std::string_view key) {
+        auto value = text(node, key);
+        if (!value) return std::nullopt;
+        if (auto parsed = parse_duration(*value)) return parsed;
+        error(node.Mark(), fmt::format("'{}': invalid duration '{}' (use e.g. 500ms, 30s, 5m, 1h, 1d)", key, *value));
+        return std::nullopt;
+    }
+
+    std::optional<std::size_t> count(const YAML::Node& node, std::string_view key, std::size_t minimum,
+                                     std::size_t maximum) {
+        auto value = text(node, key);
+        if (!value) return std::nullopt;
+        std::size_t parsed = 0;
+        const auto* end = value->data() + value->size();
+        auto [ptr, ec] = std::from_chars(value->data(), end, parsed);
+        if (ec != std::errc() || ptr != end || value->empty() || parsed < minimum || parsed > maximum) {
+            error(node.Mark(), fmt::format("'{}' must be a whole number from {} to {}, got '{}'", key, minimum,
+                                           maximum, *value));
+            return std::nullopt;
+        }
+        return parsed;
+    }
+
+    std::optional<std::string> one_of(const YAML::Node& node, std::string_view key,
+                                      const std::vector<std::string>& choices) {
+        auto value = text(node, key);
+        if (!value) return std::nullopt;
+        if (std::find(choices.begin(), choices.end(), *value) != choices.end()) return value;
+        std::string message = fmt::format("'{}' must be one of {}, got '{}'", key, fmt::join(choices, "|"), *value);
+        if (auto hint = closest_match(*value, choices)) message += fmt::format(" (did you mean '{}'?)", *hint);
+        error(node.Mark(), message);
+        return std::nullopt;
+    }
+
+    std::string resolve_path(const std::string& path) const {
+        fs::path p(path);
+        return (p.is_absolute() ? p : (base_ / p)).lexically_normal().string();
+    }
+
+private:
+    std::optional<std::string> read_environment(const YAML::Node& node, std::string_view key,
+                                                const std::string& name) {
+        static const std::regex valid("[A-Za-z_][A-Za-z0-9_]*");
+        if (!std::regex_match(name, valid)) {
+            error(node.Mark(), fmt::format("'{}': '${{{}}}' is not a valid variable reference", key, name));
+            return std::nullopt;
+        }
+        const char* value = std::getenv(name.c_str());
+        if (value == nullptr) {
+            error(node.Mark(), fmt::format("'{}': environment variable '{}' is not set", key, name));
+            return std::nullopt;
+        }
+        return std::string(value);
+    }
+
+    std::optional<std::string> read_secret_file(const YAML::Node& node, std::string_view key, const std::string& path) {
+        const std::string resolved = resolve_path(path);
+        std::ifstream in(resolved, std::ios::binary);
+        if (!in) {
+            error(node.Mark(), fmt::format("'{}': cannot read file '{}'", key, path));
+            return std::nullopt;
+        }
+        std::ostringstream content;
+        content << in.rdbuf();
+        std::string value = content.str();
+        while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+        return value;
+    }
+
+    std::string file_;
+    fs::path base_;
+    std::vector<config_error> errors_;
+    std::vector<std::string> secrets_;
+};
+
+/// Password of a libpq DSN, in keyword form (password=...) or URI form (user:pw@host).
+std::optional<std::string> dsn_password(const std::string& dsn) {
+    static const std::regex keyword(R"((?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+))");
+    static const std::regex uri(R"(^postgres(?:ql)?://[^:/@]*:([^@]*)@)");
+    std::smatch match;
+    if (std::regex_search(dsn, match, keyword)) {
+        std::string value = match[1];
+        if (value.size() >= 2 && value.front() == '\'') value = value.substr(1, value.size() - 2);
+        return value;
+    }
+    if (std::regex_search(dsn, match, uri)) return match[1].str();
+    return std::nullopt;
+}
+
+void read_server(reader& r, const YAML::Node& node, server_config& server) {
+    if (!r.check_mapping(node, {"listen", "api_token", "idle_timeout", "request_timeout", "max_connections"},
+                         "'server'"))
+        return;
+    if (const auto listen = node["listen"]) {
+        if (auto value = r.text(listen, "server.listen")) {
+            static const std::regex form(R"(^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):(\d{1,5})$)");
+            std::smatch match;
+            unsigned long port = 0;
+            if (std::regex_match(*value, match, form) && (port = std::stoul(match[3].str())) <= 65535) {
+                server.listen = *value;
+                server.host = match[1].matched ? match[1].str() : match[2].str();
+                server.port = static_cast<std::uint16_t>(port);
+            } else {
+                r.error(listen.Mark(),
+                        fmt::format("'server.listen' must be host:port or [ipv6]:port, got '{}'", *value));
+            }
+        }
+    }
+    if (const auto token = node["api_token"]) {
+        if (auto value = r.text(token, "server.api_token", true); value && !value->empty()) server.api_token = value;
+    }
+    if (const auto idle = node["idle_timeout"]) {
+        if (auto value = r.duration_value(idle, "server.idle_timeout")) server.idle_timeout = *value;
+    }
+    if (const auto request = node["request_timeout"]) {
+        if (auto value = r.duration_value(request, "server.request_timeout")) server.request_timeout = *value;
+    }
+    if (const auto max = node["max_connections"]) {
+        if (auto value = r.count(max, "server.max_connections", 1, 100000)) server.max_connections = *value;
+    }
+}
+
+void read_log(reader& r, const YAML::Node& node, log_config& log) {
+    if (!r.check_mapping(node, {"level", "format"}, "'log'")) return;
+    if (const auto level = node["level"]) {
+        if (auto value = r.one_of(level, "log.level", {"trace", "debug", "info", "warn", "error"})) log.level = *value;
+    }
+    if (const auto format = node["format"]) {
+        if (auto value = r.one_of(format, "log.format", {"text", "json"})) log.format = *value;
+    }
+}
+
+const std::regex& name_pattern() {
+    static const std::regex pattern("[a-z0-9_]+");
+    return pattern;
+}
+
+void read_databases(reader& r, const YAML::Node& node, std::vector<database_config>& databases) {
+    if (!node.IsMap()) {
+        r.error(node.Mark(), "'databases' must be a mapping of database name to settings");
+        return;
+    }
+    std::map<std::string, int> seen;
+    for (const auto& item : node) {
+        database_config db;
+        db.name = item.first.Scalar();
+        const std::string where = fmt::format("database '{}'", db.name);
+        if (auto [it, inserted] = seen.emplace(db.name, item.first.Mark().line + 1); !inserted) {
+            r.error(item.first.Mark(), fmt::format("duplicate database '{}' (first at line {})", db.name, it->second));
+            continue;
+        }
+        const YAML::Node settings = item.second;
+        if (!r.check_mapping(settings,
+                             {"driver", "dsn", "path", "max_connections", "connect_timeout", "max_lifetime",
+                              "busy_timeout"},
+                             where))
+            continue;
+        const auto driver = settings["driver"];
+        if (!driver) {
+            r.error(settings.Mark(), fmt::format("{}: missing required key 'driver' (sqlite or postgres)", where));
+            continue;
+        }
+        auto driver_name = r.one_of(driver, "driver", {"sqlite", "postgres"});
+        if (!driver_name) continue;
+        db.driver = *driver_name;
+        if (db.driver == "sqlite") {
+            if (const auto path = settings["path"]) {
+                if (auto value = r.text(path, "path")) db.path = r.resolve_path(*value);
+            } else {
+                r.error(settings.Mark(), fmt::format("{}: driver sqlite needs 'path'", where));
+            }
+            for (const char* key : {"dsn", "connect_timeout", "max_lifetime"}) {
+                if (const auto unused = settings[key])
+                    r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver postgres only", where, key));
+            }
+        } else {
+            if (const auto dsn = settings["dsn"]) {
+                if (auto value = r.text(dsn, "dsn", true)) {
+                    db.dsn = *value;
+                    if (auto password = dsn_password(db.dsn)) r.secrets().push_back(*password);
+                }
+            } else {
+                r.error(settings.Mark(), fmt::format("{}: driver postgres needs 'dsn'", where));
+            }
+            for (const char* key : {"path", "busy_timeout"}) {
+                if (const auto unused = settings[key])
+                    r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver sqlite only", where, key));
+            }
+            // The non-blocking libpq driver is issue #3; until it lands a postgres database is
+            // refused here rather than accepted and then never checked.
+            r.error(driver.Mark(), fmt::format("{}: driver 'postgres' is not available in this build yet", where));
+        }
+        if (const auto max = settings["max_connections"]) {
+            if (auto value = r.count(max, "max_connections", 1, 64)) db.max_connections = *value;
+        }
+        if (const auto connect = settings["connect_timeout"]) {
+            if (auto value = r.duration_value(connect, "connect_timeout")) db.connect_timeout = *value;
+        }
+        if (const auto lifetime = settings["max_lifetime"]) {
+            if (auto value = r.duration_value(lifetime, "max_lifetime")) db.max_lifetime = *value;
+        }
+        if (const auto busy = settings["busy_timeout"]) {
+            if (auto value = r.duration_value(busy, "busy_timeout")) db.busy_timeout = *value;
+        }
+        databases.push_back(std::move(db));
+    }
+}
+
+const std::vector<std::string> alert_keys{"when", "for", "repeat_interval", "severity", "error_after",
+                                          "receivers", "summary", "runbook_url"};
+
+/// Reads an alert mapping over `alert` (which holds the defaults).
+void read_alert(reader& r, const YAML::Node& node, alert_config& alert, std::string_view where) {
+    if (!r.check_mapping(node, alert_keys, fmt::format("'alert' of {}", where))) return;
+    if (const auto when = node["when"]) {
+        if (auto value = r.text(when, "alert.when")) {
+            if (auto parsed = parse_condition(*value)) {
+                alert.when = parsed;
+            } else {
+                r.error(when.Mark(), fmt::format("'alert.when' must be a comparator (> >= < <= == !=) and a number, "
+                                                 "got '{}'",
+                                                 *value));
+            }
+        }
+    }
+    if (const auto for_node = node["for"]) {
+        if (auto value = r.duration_value(for_node, "alert.for")) alert.for_duration = *value;
+    }
+    if (const auto repeat = node["repeat_interval"]) {
+        if (auto value = r.duration_value(repeat, "alert.repeat_interval")) {
+            if (value->count() <= 0) r.error(repeat.Mark(), "'alert.repeat_interval' must be greater than 0");
+            else alert.repeat_interval = *value;
+        }
+    }
+    if (const auto severity = node["severity"]) {
+        if (auto value = r.one_of(severity, "alert.severity", severities)) alert.severity = *value;
+    }
+    if (const auto error_after = node["error_after"]) {
+        if (auto value = r.count(error_after, "alert.error_after", 1, 1000000)) alert.error_after = *value;
+    }
+    if (const auto receivers = node["receivers"]) {
+        if (!receivers.IsSequence()) {
+            r.error(receivers.Mark(), "'alert.receivers' must be a list of receiver names");
+        } else {
+            alert.receivers.clear();
+            for (const auto& receiver : receivers) {
+                if (auto value = r.text(receiver, "alert.receivers")) alert.receivers.push_back(*value);
+            }
+        }
+    }
+    if (const auto summary = node["summary"]) {
+        if (auto value = r.text(summary, "alert.summary")) alert.summary = *value;
+    }
+    if (const auto runbook = node["runbook_url"]) {
+        if (auto value = r.text(runbook, "alert.runbook_url")) alert.runbook_url = *value;
+    }
+}
+
+struct check_defaults {
+    duration interval = 60s;
+    duration timeout = 30s;
+    std::size_t max_samples = 10;
+    alert_config alert;
+};
+
+const std::vector<std::string> common_check_keys{"interval", "timeout", "max_samples", "alert"};
+
+void read_common(reader& r, const YAML::Node& node, duration& interval, duration& timeout, std::size_t& max_samples,
+                 alert_config& alert, std::string_view where) {
+    if (const auto value = node["interval"]) {
+        if (auto parsed = r.duration_value(value, "interval")) {
+            if (parsed->count() < 100) r.error(value.Mark(), "'interval' must be at least 100ms");
+            else interval = *parsed;
+        }
+    }
+    if (const auto value = node["timeout"]) {
+        if (auto parsed = r.duration_value(value, "timeout")) {
+            if (parsed->count() < 10) r.error(value.Mark(), "'timeout' must be at least 10ms");
+            else timeout = *parsed;
+        }
+    }
+    if (const auto value = node["max_samples"]) {
+        if (auto parsed = r.count(value, "max_samples", 0, 1000)) max_samples = *parsed;
+    }
+    if (const auto value = node["alert"]) read_alert(r, value, alert, where);
+}
+
+void read_defaults(reader& r, const YAML::Node& node, check_defaults& defaults) {
+    if (!r.check_mapping(node, common_check_keys, "'defaults'")) return;
+    read_common(r, node, defaults.interval, defaults.timeout, defaults.max_samples, defaults.alert, "'defaults'");
+}
+
+void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaults,
+                 const std::vector<database_config>& databases, const std::vector<receiver_config>& receivers,
+                 std::vector<check_config>& checks) {
+    if (!node.IsSequence()) {
+        r.error(node.Mark(), "'checks' must be a list of checks");
+        return;
+    }
+    std::map<std::string, int> seen;
+    std::vector<std::string> module_names;
+    for (const auto* module : checks::all_modules()) module_names.emplace_back(module->name());
+    std::vector<std::string> database_names;
+    for (const auto& db : databases) database_names.push_back(db.name);
+    std::vector<std::string> receiver_names;
+    for (const auto& receiver : receivers) receiver_names.push_back(receiver.name);
+
+    std::vector<std::string> allowed{"name", "module", "database", "params"};
+    allowed.insert(allowed.end(), common_check_keys.begin(), common_check_keys.end());
+    std::size_t index = 0;
+    for (const auto& item : node) {
+        const std::string fallback = fmt::format("check #{}", index + 1);
+        ++index;
+        if (!r.check_mapping(item, allowed, fallback)) continue;
+        check_config check;
+        check.interval = defaults.interval;
+        check.timeout = defaults.timeout;
+        check.max_samples = defaults.max_samples;
+        check.alert = defaults.alert;
+        std::string where = fallback;
+        bool complete = true;
+
+        if (const auto name = item["name"]) {
+            if (auto value = r.text(name, "name")) {
+                if (!std::regex_match(*value, name_pattern())) {
+                    r.error(name.Mark(), fmt::format("check name '{}' must match [a-z0-9_]+", *value));
+                } else if (auto [it, inserted] = seen.emplace(*value, name.Mark().line + 1); !inserted) {
+                    r.error(name.Mark(), fmt::format("duplicate check name '{}' (first at line {})", *value, it->second));
+                }
+                check.name = *value;
+                where = fmt::format("check '{}'", check.name);
+            }
+        } else {
+            r.error(item.Mark(), fmt::format("{}: missing required key 'name'", fallback));
+            complete = false;
+        }
+
+        const checks::check_module* module = nullptr;
+        if (const auto module_node = item["module"]) {
+            if (auto value = r.text(module_node, "module")) {
+                check.module = *value;
+                module = checks::find_module(*value);
+                if (module == nullptr) {
+                    std::string message = fmt::format("{}: unknown module '{}'", where, *value);
+                    if (auto hint = closest_match(*value, module_names))
+                        message += fmt::format(" (did you mean '{}'?)", *hint);
+                    r.error(module_node.Mark(), message);
+                }
+            }
+        } else {
+            r.error(item.Mark(), fmt::format("{}: missing required key 'module'", where));
+            complete = false;
+        }
+
+        const database_config* database = nullptr;
+        if (const auto db_node = item["database"]) {
+            if (auto value = r.text(db_node, "database")) {
+                check.database = *value;
+                for (const auto& db : databases) {
+                    if (db.name == *value) database = &db;
+                }
+                if (database == nullptr) {
+                    std::string message = fmt::format("{}: undefined database '{}'", where, *value);
+                    if (auto hint = closest_match(*value, database_names))
+                        message += fmt::format(" (did you mean '{}'?)", *hint);
+                    r.error(db_node.Mark(), message);
+                }
+            }
+        } else {
+            r.error(item.Mark(), fmt::format("{}: missing required key 'database'", where));
+            complete = false;
+        }
+
+        read_common(r, item, check.interval, check.timeout, check.max_samples, check.alert, where);
+        for (const auto& receiver : check.alert.receivers) {
+            if (std::find(receiver_names.begin(), receiver_names.end(), receiver) == receiver_names.end()) {
+                const auto alert_node = item["alert"];
+                const auto receivers_node = alert_node ? alert_node["receivers"] : YAML::Node();
+                std::string message = fmt::format("{}: undefined receiver '{}'", where, receiver);
+                if (auto hint = closest_match(receiver, receiver_names))
+                    message += fmt::format(" (did you mean '{}'?)", *hint);
+                r.error(receivers_node ? receivers_node.Mark() : item.Mark(), message);
+            }
+        }
+
+        if (module != nullptr) {
+            const auto params = item["params"];
+            const YAML::Mark where_params = params ? params.Mark() : item.Mark();
+            auto report = [&](const YAML::Mark& mark, const std::string& message) {
+                r.error(mark, fmt::format("{}: {}", where, message));
+            };
+            check.params = checks::validate_params(params, module->parameters(), where_params, report);
+            if (database != nullptr) module->validate(check.params, database->driver, where_params, report);
+        }
+        if (complete) checks.push_back(std::move(check));
+    }
+}
+
+void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_config>& receivers) {
+    if (!node.IsMap()) {
+        r.error(node.Mark(), "'receivers' must be a mapping of receiver name to settings");
+        return;
+    }
+    for (const auto& item : node) {
+        receiver_config receiver;
+        receiver.name = item.first.Scalar();
+        const std::string where = fmt::format("receiver '{}'", receiver.name);
+        const YAML::Node settings = item.second;
+        if (!r.check_mapping(settings, {"type", "url", "routing_key", "hmac_secret"}, where)) continue;
+        const auto type = settings["type"];
+        if (!type) {
+            r.error(settings.Mark(), fmt::format("{}: missing required key 'type' ({})", where,
+                                                 fmt::join(receiver_types, "|")));
+            continue;
+        }
+        auto type_name = r.one_of(type, "type", receiver_types);
+        if (!type_name) continue;
+        receiver.type = *type_name;
+        // Webhook and Slack URLs routinely embed the credential, so every URL is a secret.
+        if (const auto url = settings["url"]) {
+            if (url.IsSequence()) {
+                if (receiver.type != "alertmanager")
+                    r.error(url.Mark(), fmt::format("{}: a list of URLs is only accepted for type alertmanager", where));
+                for (const auto& one : url) {
+                    if (auto value = r.text(one, "url", true)) receiver.urls.push_back(*value);
+                }
+            } else if (auto value = r.text(url, "url", true)) {
+                receiver.urls.push_back(*value);
+            }
+            for (const auto& value : receiver.urls) {
+                if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0)
+                    r.error(url.Mark(), fmt::format("{}: url must start with http:// or https://", where));
+            }
+        } else if (receiver.type == "pagerduty") {
+            receiver.urls.push_back(pagerduty_enqueue_url);
+        } else {
+            r.error(settings.Mark(), fmt::format("{}: type {} needs 'url'", where, receiver.type));
+        }
+        if (const auto key = settings["routing_key"]) {
+            if (receiver.type != "pagerduty")
+                r.error(key.Mark(), fmt::format("{}: 'routing_key' applies to type pagerduty only", where));
+            if (auto value = r.text(key, "routing_key", true)) receiver.routing_key = *value;
+        } else if (receiver.type == "pagerduty") {
+            r.error(settings.Mark(), fmt::format("{}: type pagerduty needs 'routing_key'", where));
+        }
+        if (const auto secret = settings["hmac_secret"]) {
+            if (receiver.type != "webhook")
+                r.error(secret.Mark(), fmt::format("{}: 'hmac_secret' applies to type webhook only", where));
+            if (auto value = r.text(secret, "hmac_secret", true)) receiver.hmac_secret = *value;
+        }
+        receivers.push_back(std::move(receiver));
+    }
+}
+
+daemon_config parse(const std::string& text, const std::string& source_name, const fs::path& base) {
+    reader r(source_name, base);
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        r.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
+        throw config_exception(std::move(r.errors()));
+    }
+    daemon_config config;
+    config.source = source_name;
+    config.state_dir = r.resolve_path("./state");
+    if (!root.IsDefined() || root.IsNull()) {
+        r.error(YAML::Mark{}, "the configuration is empty");
+        throw config_exception(std::move(r.errors()));
+    }
+    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers"},
+                         "the configuration")) {
+        throw config_exception(std::move(r.errors()));
+    }
+    if (const auto server = root["server"]) read_server(r, server, config.server);
+    if (const auto state_dir = root["state_dir"]) {
+        if (auto value = r.text(state_dir, "state_dir")) config.state_dir = r.resolve_path(*value);
+    }
+    if (const auto log = root["log"]) read_log(r, log, config.log);
+    if (const auto databases = root["databases"]) read_databases(r, databases, config.databases);
+    if (const auto receivers = root["receivers"]) read_receivers(r, receivers, config.receivers);
+    check_defaults defaults;
+    if (const auto defaults_node = root["defaults"]) read_defaults(r, defaults_node, defaults);
+    if (const auto checks_node = root["checks"]) {
+        read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
+    }
+    if (!r.errors().empty()) {
+        std::stable_sort(r.errors().begin(), r.errors().end(), [](const config_error& a, const config_error& b) {
+            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+        });
+        throw config_exception(std::move(r.errors()));
+    }
+    config.secrets = std::move(r.secrets());
+    return config;
+}
+
+}  // namespace
+
+daemon_config load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw config_exception({{path, 0, 0, fmt::format("cannot read configuration file: {}", std::strerror(errno))}});
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    const fs::path base = fs::absolute(fs::path(path)).parent_path();
+    return parse(content.str(), path, base);
+}
+
+daemon_config load_config_text(const std::string& text, const std::string& source_name,
+                               const std::string& base_directory) {
+    return parse(text, source_name, fs::path(base_directory));
+}
+
+}  // namespace invariantd::config

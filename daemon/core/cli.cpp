@@ -1,0 +1,263 @@
+#include "daemon/core/cli.hpp"
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "checks/registry.hpp"
+#include "daemon/common/logging.hpp"
+#include "daemon/common/secrets.hpp"
+#include "daemon/config/loader.hpp"
+#include "daemon/core/check_runner.hpp"
+#include "daemon/core/daemon_app.hpp"
+#include "daemon/core/database_factory.hpp"
+#include "daemon/core/status_json.hpp"
+
+namespace invariantd {
+namespace {
+
+constexpr const char* usage_text = R"(usage:
+  invariantd [run] [-c FILE]              run the daemon (default config: ./invariantd.yaml)
+  invariantd validate -c FILE             check the configuration, print a summary; exit 0 or 78
+  invariantd once -c FILE [--check NAME]... [--json]
+                                          run checks once; exit 0 all pass, 1 a condition holds,
+                                          2 a check could not run
+  invariantd modules                      list check modules with their parameters and defaults
+  invariantd --version
+)";
+
+struct options {
+    std::string command = "run";
+    std::string config_path = "invariantd.yaml";
+    std::vector<std::string> only_checks;
+    bool json = false;
+};
+
+/// Parses argv; returns nullopt after printing a usage error.
+std::optional<options> parse_arguments(int argc, char** argv) {
+    options opts;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::size_t i = 0;
+    if (i < args.size() && !args[i].empty() && args[i][0] != '-') opts.command = args[i++];
+    if (opts.command != "run" && opts.command != "validate" && opts.command != "once" && opts.command != "modules") {
+        std::cerr << "invariantd: unknown command '" << opts.command << "'\n" << usage_text;
+        return std::nullopt;
+    }
+    for (; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        auto value = [&](const char* name) -> std::optional<std::string> {
+            if (i + 1 >= args.size()) {
+                std::cerr << "invariantd: " << name << " needs a value\n";
+                return std::nullopt;
+            }
+            return args[++i];
+        };
+        if (arg == "-c" || arg == "--config") {
+            auto v = value("-c");
+            if (!v) return std::nullopt;
+            opts.config_path = *v;
+        } else if (arg.rfind("--config=", 0) == 0) {
+            opts.config_path = arg.substr(9);
+        } else if (arg == "--check" && opts.command == "once") {
+            auto v = value("--check");
+            if (!v) return std::nullopt;
+            opts.only_checks.push_back(*v);
+        } else if (arg == "--json" && opts.command == "once") {
+            opts.json = true;
+        } else {
+            std::cerr << "invariantd: unexpected argument '" << arg << "'\n" << usage_text;
+            return std::nullopt;
+        }
+    }
+    return opts;
+}
+
+void print_config_errors(const config::config_exception& e) {
+    for (const auto& error : e.errors()) std::cerr << error.to_string() << '\n';
+    std::cerr << fmt::format("invariantd: configuration invalid ({} error{})\n", e.errors().size(),
+                             e.errors().size() == 1 ? "" : "s");
+}
+
+std::string describe_default(const checks::param_spec& spec) {
+    if (spec.required) return "(required)";
+    if (spec.kind == checks::param_kind::duration && spec.default_value.is_number())
+        return format_duration(duration{spec.default_value.get<std::int64_t>()});
+    if (spec.default_value.is_null()) return "null";
+    if (spec.default_value.is_string()) return spec.default_value.get<std::string>();
+    return spec.default_value.dump();
+}
+
+void print_params(const std::vector<checks::param_spec>& specs, int indent) {
+    for (const auto& spec : specs) {
+        std::string type = checks::describe(spec.kind);
+        if (spec.kind == checks::param_kind::choice) type = fmt::format("{}", fmt::join(spec.choices, "|"));
+        if (spec.kind == checks::param_kind::object || spec.kind == checks::param_kind::objects) {
+            std::cout << fmt::format("{:{}}{}: ({})  {}\n", "", indent, spec.name, type, spec.help);
+            print_params(spec.fields, indent + 4);
+            continue;
+        }
+        std::cout << fmt::format("{:{}}{}: {}  ({}) {}\n", "", indent, spec.name, describe_default(spec), type, spec.help);
+    }
+}
+
+int command_modules() {
+    for (const auto* module : checks::all_modules()) {
+        std::cout << module->name() << " — " << module->summary() << '\n';
+        print_params(module->parameters(), 4);
+        std::cout << '\n';
+    }
+    return exit_ok;
+}
+
+int command_validate(const options& opts) {
+    try {
+        const auto config = config::load_config_file(opts.config_path);
+        std::cout << fmt::format("{}: configuration OK: {} database{}, {} check{}, {} receiver{}\n", opts.config_path,
+                                 config.databases.size(), config.databases.size() == 1 ? "" : "s",
+                                 config.checks.size(), config.checks.size() == 1 ? "" : "s",
+                                 config.receivers.size(), config.receivers.size() == 1 ? "" : "s");
+        std::cout << fmt::format("  listen {}  state_dir {}\n", config.server.listen, config.state_dir);
+        for (const auto& db : config.databases)
+            std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db.driver);
+        for (const auto& check : config.checks) {
+            std::cout << fmt::format("  check {:<28} {:<18} on {:<14} every {:<6} alert {}\n", check.name,
+                                     check.module, check.database, format_duration(check.interval),
+                                     check.alert.when ? "when value " + check.alert.when->to_string() : "none");
+        }
+        return exit_ok;
+    } catch (const config::config_exception& e) {
+        print_config_errors(e);
+        return exit_config;
+    }
+}
+
+int command_once(const options& opts) {
+    config::daemon_config config;
+    try {
+        config = config::load_config_file(opts.config_path);
+    } catch (const config::config_exception& e) {
+        print_config_errors(e);
+        return exit_config;
+    }
+    configure_logging(config.log.level == "info" ? "warn" : config.log.level, config.log.format);
+    secret_registry::global().add(config.secrets);
+    std::vector<const config::check_config*> selected;
+    for (const auto& name : opts.only_checks) {
+        const auto* check = config.find_check(name);
+        if (check == nullptr) {
+            std::cerr << fmt::format("invariantd: no check named '{}' in {}\n", name, opts.config_path);
+            return exit_usage;
+        }
+        selected.push_back(check);
+    }
+    if (opts.only_checks.empty()) {
+        for (const auto& check : config.checks) selected.push_back(&check);
+    }
+
+    asio::io_context loop;
+    std::map<std::string, std::shared_ptr<db::database>> databases;
+    for (const auto& db : config.databases) databases[db.name] = make_database(loop.get_executor(), db);
+    std::vector<checks::check_result> results(selected.size());
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+        asio::co_spawn(
+            loop,
+            [&, i]() -> asio::awaitable<void> {
+                const auto& check = *selected[i];
+                results[i] = co_await run_check_once(check, *checks::find_module(check.module),
+                                                     *databases.at(check.database));
+            },
+            log_escaped_exception{"once"});
+    }
+    loop.run();
+    for (auto& [name, database] : databases) database->close();
+    databases.clear();
+
+    bool any_error = false;
+    bool any_violation = false;
+    nlohmann::ordered_json report = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+        const auto& check = *selected[i];
+        const auto& result = results[i];
+        std::string outcome = checks::to_string(result.status);
+        if (result.status != checks::run_status::ok) any_error = true;
+        else if (condition_holds(check, result)) {
+            outcome = "violation";
+            any_violation = true;
+        }
+        if (opts.json) {
+            report.push_back(once_result_to_json(check, result, outcome));
+            continue;
+        }
+        const std::string condition = check.alert.when ? " (alert when " + check.alert.when->to_string() + ")" : "";
+        if (result.status != checks::run_status::ok) {
+            std::cout << fmt::format("{:<9} {}: {}\n", outcome == "timeout" ? "TIMEOUT" : "ERROR", check.name, result.error);
+            continue;
+        }
+        std::cout << fmt::format("{:<9} {}: value {}{}  [{} on {}, {:.0f} ms]\n",
+                                 outcome == "violation" ? "VIOLATION" : "ok", check.name,
+                                 config::format_number(result.output.value), condition, check.module, check.database,
+                                 result.duration_seconds * 1000);
+        for (const auto& [name, value] : result.output.details)
+            std::cout << fmt::format("          {} = {}\n", name, config::format_number(value));
+        if (outcome == "violation") {
+            for (const auto& sample : result.output.samples) std::cout << "          - " << sample.dump() << '\n';
+        }
+    }
+    const int code = any_error ? exit_check_error : any_violation ? exit_violation : exit_ok;
+    if (opts.json) {
+        std::cout << nlohmann::ordered_json{{"checks", report}, {"exit_code", code}}.dump(2, ' ', false,
+                                                                                   nlohmann::json::error_handler_t::replace)
+                  << '\n';
+    }
+    return code;
+}
+
+int command_run(const options& opts) {
+    config::daemon_config config;
+    try {
+        config = config::load_config_file(opts.config_path);
+    } catch (const config::config_exception& e) {
+        print_config_errors(e);
+        return exit_config;
+    }
+    configure_logging(config.log.level, config.log.format);
+    secret_registry::global().add(config.secrets);
+    asio::io_context loop(1);
+    daemon_app app(loop, opts.config_path, std::move(config));
+    try {
+        app.start();
+    } catch (const boost::system::system_error& e) {
+        spdlog::critical("cannot start: {}", e.what());
+        return exit_software;
+    }
+    loop.run();
+    return exit_ok;
+}
+
+}  // namespace
+
+int run_command_line(int argc, char** argv) {
+    if (argc >= 2) {
+        const std::string first = argv[1];
+        if (first == "--version" || first == "version") {
+            std::cout << "invariantd " << version_string() << " (revision " << revision_string() << ")\n";
+            return exit_ok;
+        }
+        if (first == "--help" || first == "-h" || first == "help") {
+            std::cout << usage_text;
+            return exit_ok;
+        }
+    }
+    const auto opts = parse_arguments(argc, argv);
+    if (!opts) return exit_usage;
+    if (opts->command == "modules") return command_modules();
+    if (opts->command == "validate") return command_validate(*opts);
+    if (opts->command == "once") return command_once(*opts);
+    return command_run(*opts);
+}
+
+}  // namespace invariantd

@@ -1,0 +1,13 @@
+#pragma once
+#include <memory>
+
+#include "daemon/config/config.hpp"
+#include "daemon/db/database.hpp"
+
+namespace invariantd {
+
+/// Creates the driver for a configured database. Opening is lazy: the first check opens
+/// the first connection, so a database that is down does not stop the daemon starting.
+std::shared_ptr<db::database> make_database(asio::any_io_executor loop, const config::database_config& config);
+
+}  // namespace invariantd

@@ -1,0 +1,132 @@
+#include "daemon/core/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace invariantd {
+
+http_response make_response(http::status status, std::string content_type, std::string body) {
+    http_response response{status, 11};
+    response.set(http::field::server, "invariantd");
+    response.set(http::field::content_type, std::move(content_type));
+    response.body() = std::move(body);
+    response.prepare_payload();
+    return response;
+}
+
+http_server::http_server(asio::any_io_executor loop, http_limits limits, request_handler handler)
+    : loop_(loop), limits_(limits), handler_(std::move(handler)), acceptor_(loop) {}
+
+void http_server::listen(const std::string& host, std::uint16_t port) {
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(host), port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void http_server::start() { asio::co_spawn(loop_, accept_loop(), log_escaped_exception{"http accept loop"}); }
+
+void http_server::stop() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+}
+
+asio::awaitable<void> http_server::accept_loop() {
+    while (acceptor_.is_open()) {
+        boost::system::error_code ec;
+        auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+        if (ec) {
+            // EMFILE and friends: back off briefly instead of spinning on accept.
+            spdlog::warn("http: accept failed: {}", ec.message());
+            asio::steady_timer pause(loop_, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        asio::co_spawn(loop_, serve(std::move(socket)), log_escaped_exception{"http connection"});
+    }
+}
+
+namespace {
+
+/// Status for a request the parser rejected; nullopt when the connection just went away.
+std::optional<http::status> rejection_status(const boost::system::error_code& ec) {
+    if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
+    if (ec == http::error::body_limit) return http::status::payload_too_large;
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == beast::error::timeout ||
+        ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::error::broken_pipe)
+        return std::nullopt;
+    // Everything else the HTTP parser reports is a malformed request.
+    if (ec.category() == http::make_error_code(http::error::bad_method).category()) return http::status::bad_request;
+    return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
+    auto active = active_;
+    ++*active;
+    struct count_guard {
+        std::shared_ptr<std::size_t> active;
+        ~count_guard() { --*active; }
+    } guard{active};
+
+    beast::tcp_stream stream(std::move(socket));
+    boost::system::error_code ec;
+    if (*active > limits_.max_connections) {
+        auto busy = make_response(http::status::service_unavailable, "application/json",
+                                  R"({"error":"too many connections"})" "\n");
+        busy.keep_alive(false);
+        stream.expires_after(std::chrono::seconds(2));
+        co_await http::async_write(stream, busy, asio::redirect_error(asio::use_awaitable, ec));
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        co_return;
+    }
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        // Phase 1: wait for the first bytes of the next request under the idle timeout.
+        if (buffer.size() == 0) {
+            stream.expires_after(limits_.idle_timeout);
+            const std::size_t received =
+                co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+            buffer.commit(received);
+        }
+        // Phase 2: the whole request must arrive within the request timeout (slow clients
+        // cannot hold a connection open by trickling bytes).
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+        parser.body_limit(limits_.body_limit);
+        stream.expires_after(limits_.request_timeout);
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (auto status = rejection_status(ec)) {
+                auto response = make_response(*status, "application/json",
+                                              fmt::format(R"({{"error":"{}"}})" "\n", ec.message()));
+                response.keep_alive(false);
+                stream.expires_after(limits_.request_timeout);
+                co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+            }
+            break;
+        }
+        const http_request& request = parser.get();
+        http_response response = co_await handler_(request);
+        response.version(request.version());
+        response.keep_alive(request.keep_alive());
+        stream.expires_after(limits_.request_timeout);
+        if (request.method() == http::verb::head) {
+            response.prepare_payload();
+            http::response_serializer<http::string_body> serializer(response);
+            co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+            co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (ec || !response.keep_alive()) break;
+    }
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace invariantd

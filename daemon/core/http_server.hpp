@@ -1,0 +1,62 @@
+#pragma once
+#include <functional>
+#include <string>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "daemon/common/asio.hpp"
+#include "daemon/common/duration.hpp"
+
+namespace invariantd {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+/// Turns a parsed request into a response. May suspend (e.g. ?wait=1 runs a check) but
+/// must not block. Runs on the loop thread.
+using request_handler = std::function<asio::awaitable<http_response>(const http_request&)>;
+
+/// Limits that keep a misbehaving client from hurting the daemon.
+struct http_limits {
+    std::size_t header_limit = 8 * 1024;  ///< larger request heads get 431
+    std::size_t body_limit = 64 * 1024;   ///< larger bodies get 413
+    duration idle_timeout{60000};         ///< a connection with no request this long is closed
+    duration request_timeout{10000};      ///< a started request must arrive whole within this
+    std::size_t max_connections = 256;    ///< beyond this new connections get 503 and are closed
+};
+
+/// HTTP/1.1 server on the daemon's event loop (Boost.Beast): one coroutine per
+/// connection reading, handling and writing requests in turn with keep-alive. Malformed
+/// requests get 400, oversized heads 431, oversized bodies 413 — never a crash. HEAD
+/// answers carry the GET headers without a body. Loop thread only.
+class http_server {
+public:
+    http_server(asio::any_io_executor loop, http_limits limits, request_handler handler);
+
+    /// Binds and listens; throws boost::system::system_error when the address is unusable.
+    void listen(const std::string& host, std::uint16_t port);
+    /// The bound address (useful with port 0).
+    asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+    void start();
+    /// Stops accepting; connections in progress finish their current request.
+    void stop();
+    std::size_t active_connections() const { return *active_; }
+
+private:
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+
+    asio::any_io_executor loop_;
+    http_limits limits_;
+    request_handler handler_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::shared_ptr<std::size_t> active_ = std::make_shared<std::size_t>(0);
+};
+
+/// A response with `status`, `content_type` and `body`, HTTP/1.1.
+http_response make_response(http::status status, std::string content_type, std::string body);
+
+}  // namespace invariantd

@@ -1,0 +1,189 @@
+#include "daemon/core/metrics.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+#include "daemon/common/time_format.hpp"
+
+namespace invariantd {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                1,     2.5,  5,     10,   30,  60,  120, 300};
+
+constexpr run_outcome all_outcomes[] = {run_outcome::ok, run_outcome::violation, run_outcome::error,
+                                        run_outcome::timeout};
+
+template <typename T>
+void remove_all(prometheus::Family<T>& family, std::map<std::string, T*>& series) {
+    for (auto& [name, metric] : series) family.Remove(metric);
+    series.clear();
+}
+
+}  // namespace
+
+const char* to_string(run_outcome outcome) {
+    switch (outcome) {
+        case run_outcome::ok: return "ok";
+        case run_outcome::violation: return "violation";
+        case run_outcome::error: return "error";
+        case run_outcome::timeout: return "timeout";
+    }
+    return "error";
+}
+
+daemon_metrics::daemon_metrics(const std::string& version, const std::string& revision)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      check_value_(BuildGauge().Name("invariantd_check_value").Help("Value of the check's last successful run.").Register(*registry_)),
+      check_detail_(BuildGauge().Name("invariantd_check_detail").Help("Named figures of the check's last successful run.").Register(*registry_)),
+      check_breakdown_(BuildGauge().Name("invariantd_check_breakdown").Help("Value of the check's last successful run by group (at most 50 groups).").Register(*registry_)),
+      check_up_(BuildGauge().Name("invariantd_check_up").Help("1 when the check's last run succeeded.").Register(*registry_)),
+      check_duration_(BuildHistogram().Name("invariantd_check_duration_seconds").Help("Duration of check runs.").Register(*registry_)),
+      check_runs_(BuildCounter().Name("invariantd_check_runs_total").Help("Check runs by outcome (ok, violation, error, timeout).").Register(*registry_)),
+      check_last_run_(BuildGauge().Name("invariantd_check_last_run_timestamp_seconds").Help("Start time of the check's last run.").Register(*registry_)),
+      check_last_success_(BuildGauge().Name("invariantd_check_last_success_timestamp_seconds").Help("Start time of the check's last successful run.").Register(*registry_)),
+      alert_state_(BuildGauge().Name("invariantd_alert_state").Help("Alert state of the check: 0 ok, 1 pending, 2 firing.").Register(*registry_)),
+      notifications_(BuildCounter().Name("invariantd_notifications_total").Help("Notifications by receiver and outcome (sent, failed, dropped).").Register(*registry_)),
+      notification_queue_(BuildGauge().Name("invariantd_notification_queue_length").Help("Notifications waiting in the outbox per receiver.").Register(*registry_)),
+      database_up_(BuildGauge().Name("invariantd_database_up").Help("1 when the database answered its last attempt.").Register(*registry_)),
+      database_connections_(BuildGauge().Name("invariantd_database_connections").Help("Open connections to the database by state (idle, busy).").Register(*registry_)),
+      reload_successful_(BuildGauge().Name("invariantd_config_last_reload_successful").Help("1 when the last configuration load succeeded.").Register(*registry_).Add({})),
+      reload_timestamp_(BuildGauge().Name("invariantd_config_last_reload_success_timestamp_seconds").Help("Time of the last successful configuration load.").Register(*registry_).Add({})) {
+    BuildGauge()
+        .Name("invariantd_build_info")
+        .Help("Build information; always 1.")
+        .Register(*registry_)
+        .Add({{"version", version}, {"revision", revision}})
+        .Set(1);
+}
+
+void daemon_metrics::add_check(const std::string& check, const std::string& module, const std::string& database) {
+    remove_check(check);
+    check_series series;
+    series.value = &check_value_.Add({{"check", check}, {"module", module}, {"database", database}});
+    series.up = &check_up_.Add({{"check", check}});
+    series.duration = &check_duration_.Add({{"check", check}}, duration_buckets);
+    for (auto outcome : all_outcomes) series.runs[outcome] = &check_runs_.Add({{"check", check}, {"outcome", to_string(outcome)}});
+    series.last_run = &check_last_run_.Add({{"check", check}});
+    series.last_success = &check_last_success_.Add({{"check", check}});
+    series.alert_state = &alert_state_.Add({{"check", check}});
+    checks_.emplace(check, std::move(series));
+}
+
+void daemon_metrics::remove_check(const std::string& check) {
+    auto it = checks_.find(check);
+    if (it == checks_.end()) return;
+    auto& s = it->second;
+    check_value_.Remove(s.value);
+    check_up_.Remove(s.up);
+    check_duration_.Remove(s.duration);
+    for (auto& [outcome, counter] : s.runs) check_runs_.Remove(counter);
+    check_last_run_.Remove(s.last_run);
+    check_last_success_.Remove(s.last_success);
+    alert_state_.Remove(s.alert_state);
+    remove_all(check_detail_, s.details);
+    remove_all(check_breakdown_, s.breakdown);
+    checks_.erase(it);
+}
+
+void daemon_metrics::record_run(const std::string& check, const checks::check_result& result, run_outcome outcome) {
+    auto it = checks_.find(check);
+    if (it == checks_.end()) return;
+    auto& s = it->second;
+    const double started = unix_seconds(result.started);
+    s.runs[outcome]->Increment();
+    s.duration->Observe(result.duration_seconds);
+    s.last_run->Set(started);
+    const bool ok = result.status == checks::run_status::ok;
+    s.up->Set(ok ? 1 : 0);
+    if (!ok) return;
+    s.last_success->Set(started);
+    s.value->Set(result.output.value);
+
+    std::map<std::string, prometheus::Gauge*> details;
+    for (const auto& [name, value] : result.output.details) {
+        auto found = s.details.find(name);
+        prometheus::Gauge* gauge = found != s.details.end() ? found->second
+                                                            : &check_detail_.Add({{"check", check}, {"detail", name}});
+        if (found != s.details.end()) s.details.erase(found);
+        gauge->Set(value);
+        details.emplace(name, gauge);
+    }
+    remove_all(check_detail_, s.details);  // figures the module no longer reports
+    s.details = std::move(details);
+
+    auto groups = result.output.breakdown;
+    if (groups.size() > max_breakdown) {
+        std::partial_sort(groups.begin(), groups.begin() + max_breakdown, groups.end(),
+                          [](const auto& a, const auto& b) { return a.value > b.value; });
+        groups.resize(max_breakdown);
+    }
+    std::map<std::string, prometheus::Gauge*> breakdown;
+    for (const auto& entry : groups) {
+        auto found = s.breakdown.find(entry.group);
+        prometheus::Gauge* gauge = found != s.breakdown.end()
+                                       ? found->second
+                                       : &check_breakdown_.Add({{"check", check}, {"group", entry.group}});
+        if (found != s.breakdown.end()) s.breakdown.erase(found);
+        gauge->Set(entry.value);
+        breakdown.emplace(entry.group, gauge);
+    }
+    remove_all(check_breakdown_, s.breakdown);  // groups that are healthy again
+    s.breakdown = std::move(breakdown);
+}
+
+void daemon_metrics::set_alert_state(const std::string& check, alert_state state) {
+    if (auto it = checks_.find(check); it != checks_.end()) it->second.alert_state->Set(static_cast<double>(state));
+}
+
+void daemon_metrics::add_database(const std::string& database) {
+    remove_database(database);
+    database_series series;
+    series.up = &database_up_.Add({{"database", database}});
+    series.up->Set(1);
+    series.idle = &database_connections_.Add({{"database", database}, {"state", "idle"}});
+    series.busy = &database_connections_.Add({{"database", database}, {"state", "busy"}});
+    databases_.emplace(database, series);
+}
+
+void daemon_metrics::remove_database(const std::string& database) {
+    auto it = databases_.find(database);
+    if (it == databases_.end()) return;
+    database_up_.Remove(it->second.up);
+    database_connections_.Remove(it->second.idle);
+    database_connections_.Remove(it->second.busy);
+    databases_.erase(it);
+}
+
+void daemon_metrics::set_database_up(const std::string& database, bool up) {
+    if (auto it = databases_.find(database); it != databases_.end()) it->second.up->Set(up ? 1 : 0);
+}
+
+void daemon_metrics::set_database_connections(const std::string& database, std::size_t idle, std::size_t busy) {
+    if (auto it = databases_.find(database); it != databases_.end()) {
+        it->second.idle->Set(static_cast<double>(idle));
+        it->second.busy->Set(static_cast<double>(busy));
+    }
+}
+
+void daemon_metrics::set_config_reload(bool successful, double unix_time) {
+    reload_successful_.Set(successful ? 1 : 0);
+    if (successful) reload_timestamp_.Set(unix_time);
+}
+
+std::string daemon_metrics::serialize() const {
+    auto families = registry_->Collect();
+    auto process = process_.Collect();
+    families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, families);
+    return out.str();
+}
+
+}  // namespace invariantd

@@ -1,0 +1,90 @@
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "checks/result.hpp"
+#include "daemon/core/alert_tracker.hpp"
+#include "daemon/core/process_metrics.hpp"
+
+namespace invariantd {
+
+/// How one run ended, the `outcome` label of invariantd_check_runs_total.
+enum class run_outcome { ok, violation, error, timeout };
+const char* to_string(run_outcome outcome);
+
+/// Every metric family of SPEC §6 and the series of each configured check and database.
+/// Series are created when a check or database is configured and removed only when it is
+/// removed from the configuration, so a failing check keeps exporting its last good values.
+/// Loop thread for updates; serialize() may run on any thread (prometheus-cpp is thread-safe).
+class daemon_metrics {
+public:
+    daemon_metrics(const std::string& version, const std::string& revision);
+
+    void add_check(const std::string& check, const std::string& module, const std::string& database);
+    void remove_check(const std::string& check);
+    /// Updates the series of `check` after a run. On error/timeout only up, runs, duration and
+    /// last_run change; value, details and breakdown keep their last good values.
+    void record_run(const std::string& check, const checks::check_result& result, run_outcome outcome);
+    void set_alert_state(const std::string& check, alert_state state);
+
+    void add_database(const std::string& database);
+    void remove_database(const std::string& database);
+    void set_database_up(const std::string& database, bool up);
+    void set_database_connections(const std::string& database, std::size_t idle, std::size_t busy);
+
+    void set_config_reload(bool successful, double unix_time);
+
+    /// Prometheus text format 0.0.4 of every family plus the process_* metrics.
+    std::string serialize() const;
+
+    /// Most groups a breakdown exports per check (largest values kept).
+    static constexpr std::size_t max_breakdown = 50;
+
+private:
+    struct check_series {
+        prometheus::Gauge* value = nullptr;
+        prometheus::Gauge* up = nullptr;
+        prometheus::Histogram* duration = nullptr;
+        std::map<run_outcome, prometheus::Counter*> runs;
+        prometheus::Gauge* last_run = nullptr;
+        prometheus::Gauge* last_success = nullptr;
+        prometheus::Gauge* alert_state = nullptr;
+        std::map<std::string, prometheus::Gauge*> details;
+        std::map<std::string, prometheus::Gauge*> breakdown;
+    };
+    struct database_series {
+        prometheus::Gauge* up = nullptr;
+        prometheus::Gauge* idle = nullptr;
+        prometheus::Gauge* busy = nullptr;
+    };
+
+    std::shared_ptr<prometheus::Registry> registry_;
+    process_collector process_;
+    prometheus::Family<prometheus::Gauge>& check_value_;
+    prometheus::Family<prometheus::Gauge>& check_detail_;
+    prometheus::Family<prometheus::Gauge>& check_breakdown_;
+    prometheus::Family<prometheus::Gauge>& check_up_;
+    prometheus::Family<prometheus::Histogram>& check_duration_;
+    prometheus::Family<prometheus::Counter>& check_runs_;
+    prometheus::Family<prometheus::Gauge>& check_last_run_;
+    prometheus::Family<prometheus::Gauge>& check_last_success_;
+    prometheus::Family<prometheus::Gauge>& alert_state_;
+    prometheus::Family<prometheus::Counter>& notifications_;
+    prometheus::Family<prometheus::Gauge>& notification_queue_;
+    prometheus::Family<prometheus::Gauge>& database_up_;
+    prometheus::Family<prometheus::Gauge>& database_connections_;
+    prometheus::Gauge& reload_successful_;
+    prometheus::Gauge& reload_timestamp_;
+    std::map<std::string, check_series> checks_;
+    std::map<std::string, database_series> databases_;
+};
+
+}  // namespace invariantd

@@ -1,0 +1,104 @@
+#include "daemon/core/status_json.hpp"
+
+#include <cmath>
+
+#include "daemon/common/time_format.hpp"
+
+namespace invariantd {
+namespace {
+
+nlohmann::ordered_json details_json(const checks::module_output& output) {
+    nlohmann::ordered_json details = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : output.details) details[name] = json_number(value);
+    return details;
+}
+
+nlohmann::ordered_json breakdown_json(const checks::module_output& output) {
+    nlohmann::ordered_json breakdown = nlohmann::ordered_json::array();
+    for (const auto& entry : output.breakdown)
+        breakdown.push_back({{"group", entry.group}, {"value", json_number(entry.value)}});
+    return breakdown;
+}
+
+}  // namespace
+
+nlohmann::ordered_json json_number(double value) {
+    if (!std::isfinite(value)) return nullptr;
+    // Counts are the common case; show them as 168, not 168.0.
+    if (value == std::trunc(value) && std::fabs(value) < 9.0e15) return static_cast<std::int64_t>(value);
+    return value;
+}
+
+nlohmann::ordered_json check_to_json(const check_task& task, bool full) {
+    const auto& config = task.config();
+    const auto& status = task.status();
+    nlohmann::ordered_json out{
+        {"name", config.name},
+        {"module", config.module},
+        {"database", config.database},
+        {"interval", format_duration(config.interval)},
+        {"state", task.state_name()},
+        {"value", nullptr},
+        {"details", nlohmann::ordered_json::object()},
+        {"last_run", nullptr},
+        {"last_success", nullptr},
+        {"duration_seconds", nullptr},
+        {"error", nullptr},
+        {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
+    };
+    if (status.last) {
+        out["last_run"] = format_rfc3339(status.last->started);
+        out["duration_seconds"] = status.last->duration_seconds;
+        if (status.last->status != checks::run_status::ok) out["error"] = status.last->error;
+    }
+    // Like the metrics, the API keeps showing the last good answer while a check fails.
+    if (status.last_good) {
+        out["value"] = json_number(status.last_good->output.value);
+        out["details"] = details_json(status.last_good->output);
+        out["last_success"] = format_rfc3339(status.last_good->started);
+    }
+    if (full) {
+        out["breakdown"] = status.last_good ? breakdown_json(status.last_good->output) : nlohmann::ordered_json::array();
+        out["samples"] = status.last_good ? status.last_good->output.samples : nlohmann::ordered_json::array();
+        out["timeout"] = format_duration(config.timeout);
+        out["consecutive_failures"] = status.consecutive_failures;
+        if (auto since = status.alert.active_since()) out["active_since"] = format_rfc3339(*since);
+    }
+    return out;
+}
+
+nlohmann::ordered_json once_result_to_json(const config::check_config& check, const checks::check_result& result,
+                                   const std::string& outcome) {
+    const bool ok = result.status == checks::run_status::ok;
+    return {
+        {"name", check.name},
+        {"module", check.module},
+        {"database", check.database},
+        {"outcome", outcome},
+        {"condition", check.alert.when ? nlohmann::ordered_json(check.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
+        {"value", ok ? json_number(result.output.value) : nlohmann::ordered_json(nullptr)},
+        {"details", details_json(result.output)},
+        {"breakdown", breakdown_json(result.output)},
+        {"samples", result.output.samples},
+        {"error", ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(result.error)},
+        {"duration_seconds", result.duration_seconds},
+    };
+}
+
+std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace invariantd
