@@ -17,13 +17,16 @@ std::optional<nlohmann::json> convert(const YAML::Node& node, const param_spec& 
 nlohmann::json validate_mapping(const YAML::Node& node, const std::vector<param_spec>& specs,
                                 const YAML::Mark& where, const std::string& prefix, const problem_reporter& report) {
     nlohmann::json out = nlohmann::json::object();
-    if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
+    // A missing key is a "zombie" node in yaml-cpp: IsDefined() is false and every other
+    // query throws, so nothing below may touch `node` unless it is present.
+    const bool present = node.IsDefined() && !node.IsNull();
+    if (present && !node.IsMap()) {
         report(node.Mark(), fmt::format("'{}' must be a mapping", prefix.empty() ? "params" : prefix));
         return default_params(specs);
     }
     std::vector<std::string> known;
     for (const auto& spec : specs) known.push_back(spec.name);
-    if (node.IsMap()) {
+    if (present) {
         for (const auto& item : node) {
             const std::string key = item.first.Scalar();
             const auto spec = std::find_if(specs.begin(), specs.end(), [&](const param_spec& s) { return s.name == key; });
@@ -36,10 +39,10 @@ nlohmann::json validate_mapping(const YAML::Node& node, const std::vector<param_
     }
     for (const auto& spec : specs) {
         const std::string path = prefix.empty() ? spec.name : prefix + "." + spec.name;
-        const YAML::Node child = node.IsMap() ? node[spec.name] : YAML::Node();
+        const YAML::Node child = present ? node[spec.name] : YAML::Node();
         if (!child.IsDefined() || child.IsNull()) {
             if (spec.required) {
-                report(node.IsDefined() && !node.IsNull() ? node.Mark() : where,
+                report(present ? node.Mark() : where,
                        fmt::format("missing required parameter '{}'", path));
             }
             out[spec.name] = spec.kind == param_kind::object && spec.default_value.is_null()

@@ -410,7 +410,11 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
     for (const auto& item : node) {
         const std::string fallback = fmt::format("check #{}", index + 1);
         ++index;
-        if (!r.check_mapping(item, allowed, fallback)) continue;
+        // Name the check in messages about its keys as soon as it has a usable name.
+        const std::string context = item.IsMap() && item["name"] && item["name"].IsScalar()
+                                        ? fmt::format("check '{}'", item["name"].Scalar())
+                                        : fallback;
+        if (!r.check_mapping(item, allowed, context)) continue;
         check_config check;
         check.interval = defaults.interval;
         check.timeout = defaults.timeout;

@@ -18,7 +18,8 @@ auto run_blocking(Executor pool, Work work) {
     static_assert(std::is_default_constructible_v<result_type>, "run_blocking needs a default-constructible result");
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, result_type)>(
         [pool](auto handler, Work job) mutable {
-            auto home = asio::get_associated_executor(handler);
+            // Tracked: the loop must not run out of work while the job is on the pool.
+            auto home = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
             asio::post(pool, [home, job = std::move(job), handler = std::move(handler)]() mutable {
                 std::exception_ptr failure;
                 result_type result{};

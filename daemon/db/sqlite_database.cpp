@@ -146,10 +146,11 @@ public:
         // End the read transaction on a worker (it may wait on the file lock), then hand the
         // connection back on the loop. The worker job moves its reference to the owner into
         // the loop job so the owner is never released on one of its own worker threads.
+        // The loop executor is "tracked" so the loop keeps running until the hand-back ran.
         auto& workers = owner_->workers();
-        asio::post(workers, [owner = std::move(owner_), connection = connection_]() mutable {
+        auto loop = asio::prefer(owner_->loop(), asio::execution::outstanding_work.tracked);
+        asio::post(workers, [owner = std::move(owner_), connection = connection_, loop]() mutable {
             if (sqlite3_get_autocommit(connection) == 0) sqlite3_exec(connection, "ROLLBACK", nullptr, nullptr, nullptr);
-            auto loop = owner->loop();
             asio::post(loop, [owner = std::move(owner), connection]() { owner->give_back(connection); });
         });
     }

@@ -1,0 +1,208 @@
+// The HTTP API of the real daemon binary over real loopback sockets.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_fixture.hpp"
+
+using namespace invariantd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool first_run_done(std::uint16_t port, const std::string& check) {
+    const auto reply = http_get(port, "/api/v1/checks/" + check);
+    return reply.status == 200 && !nlohmann::json::parse(reply.body)["last_run"].is_null();
+}
+
+}  // namespace
+
+TEST_CASE("every endpoint answers with its status and content type", "[http]") {
+    daemon_fixture f(missing_server_check);
+    REQUIRE(poll_until([&] { return first_run_done(f.port(), "missing_server"); }));
+
+    auto reply = http_get(f.port(), "/metrics");
+    CHECK(reply.status == 200);
+    CHECK(reply.header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(reply.body.find("invariantd_check_value{check=\"missing_server\",database=\"pos\",module=\"sql\"} 2") !=
+          std::string::npos);
+
+    reply = http_get(f.port(), "/health");
+    CHECK(reply.status == 200);
+    CHECK(reply.header("content-type") == "application/json");
+    CHECK(nlohmann::json::parse(reply.body)["status"] == "ok");
+
+    reply = http_get(f.port(), "/livez");
+    CHECK(reply.status == 200);
+
+    reply = http_get(f.port(), "/api/v1/checks");
+    REQUIRE(reply.status == 200);
+    auto checks = nlohmann::json::parse(reply.body);
+    REQUIRE(checks.size() == 1);
+    CHECK(checks[0]["name"] == "missing_server");
+    CHECK(checks[0]["module"] == "sql");
+    CHECK(checks[0]["database"] == "pos");
+    CHECK(checks[0]["interval"] == "1h");
+    CHECK(checks[0]["state"] == "firing");
+    CHECK(checks[0]["value"] == 2);
+    CHECK(checks[0]["error"].is_null());
+    CHECK(checks[0].contains("duration_seconds"));
+    CHECK(checks[0].contains("last_success"));
+    CHECK_FALSE(checks[0].contains("samples"));
+
+    reply = http_get(f.port(), "/api/v1/checks/missing_server");
+    REQUIRE(reply.status == 200);
+    auto one = nlohmann::json::parse(reply.body);
+    CHECK(one["samples"].size() == 2);
+    CHECK(one["samples"][0]["id"] == 2);
+    CHECK(one["breakdown"].size() == 2);
+
+    reply = http_get(f.port(), "/api/v1/alerts");
+    REQUIRE(reply.status == 200);
+    auto alerts = nlohmann::json::parse(reply.body);
+    REQUIRE(alerts.size() == 1);
+    CHECK(alerts[0]["dedup_key"] == "invariantd/missing_server");
+    CHECK(alerts[0]["state"] == "firing");
+
+    reply = http_get(f.port(), "/");
+    CHECK(reply.status == 200);
+    CHECK(reply.header("content-type") == "text/html; charset=utf-8");
+    CHECK(reply.body.find("missing_server") != std::string::npos);
+
+    CHECK(http_get(f.port(), "/api/v1/checks/nope").status == 404);
+    CHECK(http_get(f.port(), "/nope").status == 404);
+    CHECK(http_get(f.port(), "/nope").header("content-type") == "application/json");
+}
+
+TEST_CASE("POST run?wait=1 answers with a fresh run; wrong methods get 405 with Allow", "[http]") {
+    daemon_fixture f(missing_server_check);
+    REQUIRE(poll_until([&] { return first_run_done(f.port(), "missing_server"); }));
+    const auto before = nlohmann::json::parse(http_get(f.port(), "/api/v1/checks/missing_server").body);
+
+    // The data heals; an interval of 1h means only run-now can notice.
+    sqlite_exec(f.db_path, "UPDATE sales SET server_id = 1 WHERE server_id IS NULL;");
+    auto reply = http_call(f.port(), "POST", "/api/v1/checks/missing_server/run?wait=1");
+    REQUIRE(reply.status == 200);
+    const auto after = nlohmann::json::parse(reply.body);
+    CHECK(after["value"] == 0);
+    CHECK(after["state"] == "ok");
+    CHECK(after["last_run"] != before["last_run"]);
+
+    reply = http_call(f.port(), "POST", "/api/v1/checks/missing_server/run");
+    CHECK(reply.status == 202);
+
+    reply = http_call(f.port(), "GET", "/api/v1/checks/missing_server/run");
+    CHECK(reply.status == 405);
+    CHECK(reply.header("allow") == "POST, OPTIONS");
+    reply = http_call(f.port(), "DELETE", "/metrics");
+    CHECK(reply.status == 405);
+    CHECK(reply.header("allow") == "GET, HEAD, OPTIONS");
+    CHECK(http_call(f.port(), "POST", "/api/v1/checks/nope/run").status == 404);
+}
+
+TEST_CASE("HEAD carries GET's headers without a body; OPTIONS answers probes", "[http]") {
+    daemon_fixture f(missing_server_check);
+    http_connection connection(f.port());
+    connection.send("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto head = connection.read_reply(true);
+    CHECK(head.status == 200);
+    CHECK(std::stoul(head.header("content-length")) > 100);
+    CHECK(head.header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+    // The next response on the same connection must start right away: no body was sent.
+    connection.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto next = connection.read_reply();
+    CHECK(next.status == 200);
+    CHECK(next.body == "{\"status\":\"ok\"}\n");
+
+    auto options = http_call(f.port(), "OPTIONS", "/");
+    CHECK(options.status == 200);
+    CHECK(options.header("allow") == "GET, HEAD, OPTIONS");
+    http_connection star(f.port());
+    star.send("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(star.read_reply().status == 200);
+}
+
+TEST_CASE("HTTP/1.0 without Host and keep-alive both work", "[http]") {
+    daemon_fixture f(missing_server_check);
+    http_connection old(f.port());
+    old.send("GET /health HTTP/1.0\r\n\r\n");
+    auto reply = old.read_reply();
+    CHECK(reply.status == 200);
+    CHECK(old.closed_by_peer(5s));  // HTTP/1.0 without keep-alive closes
+
+    http_connection keep(f.port());
+    for (int i = 0; i < 3; ++i) {
+        keep.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+        CHECK(keep.read_reply().status == 200);
+    }
+}
+
+TEST_CASE("malformed and oversized requests get 4xx and the daemon keeps running", "[http]") {
+    daemon_fixture f(missing_server_check);
+    {
+        http_connection c(f.port());
+        c.send("GARBAGE\r\n\r\n");
+        CHECK(c.read_reply().status == 400);
+    }
+    {
+        http_connection c(f.port());
+        c.send("GET /metrics HTTP/9.9.9\r\n\r\n");
+        CHECK(c.read_reply().status == 400);
+    }
+    {
+        http_connection c(f.port());
+        c.send("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'a') + "\r\n\r\n");
+        CHECK(c.read_reply().status == 431);
+    }
+    {
+        http_connection c(f.port());
+        c.send("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+        CHECK(c.read_reply().status == 413);
+    }
+    {
+        http_connection c(f.port());
+        c.send("GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n");
+        CHECK(c.read_reply().status == 400);
+    }
+    {
+        http_connection c(f.port());
+        c.send(std::string("GET /\x01\x02 HTTP/1.1\r\n\r\n"));
+        CHECK(c.read_reply().status == 400);
+    }
+    CHECK(http_get(f.port(), "/livez").status == 200);
+    CHECK(http_get(f.port(), "/health").status == 200);
+}
+
+TEST_CASE("idle connections are closed after the idle timeout", "[http]") {
+    daemon_fixture f(missing_server_check, "  idle_timeout: 300ms\n  request_timeout: 300ms\n");
+    http_connection idle(f.port());
+    CHECK(idle.closed_by_peer(10s));
+    // A request started but never finished is cut off by the request timeout.
+    http_connection slow(f.port());
+    slow.send("GET /livez HTTP/1.1\r\nHost:");
+    CHECK(slow.closed_by_peer(10s));
+    CHECK(http_get(f.port(), "/livez").status == 200);
+}
+
+TEST_CASE("/metrics is gzip-compressed when the client accepts it", "[http]") {
+    daemon_fixture f(missing_server_check);
+    const auto plain = http_get(f.port(), "/metrics");
+    const auto zipped = http_get(f.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
+    CHECK(zipped.status == 200);
+    CHECK(zipped.header("content-encoding") == "gzip");
+    CHECK(zipped.body.size() < plain.body.size());
+    CHECK(gunzip(zipped.body).find("invariantd_build_info") != std::string::npos);
+    CHECK(plain.header("content-encoding").empty());
+}
+
+TEST_CASE("with an api_token, /api and /-/ need the bearer token; probes and metrics stay open", "[http]") {
+    daemon_fixture f(missing_server_check, "  api_token: ${TEST_API_TOKEN}\n", {{"TEST_API_TOKEN", "tok-3a9f-secret"}});
+    CHECK(http_get(f.port(), "/api/v1/checks").status == 401);
+    CHECK(http_get(f.port(), "/api/v1/checks", {{"Authorization", "Bearer wrong"}}).status == 401);
+    CHECK(http_call(f.port(), "POST", "/-/reload").status == 401);
+    CHECK(http_get(f.port(), "/api/v1/checks", {{"Authorization", "Bearer tok-3a9f-secret"}}).status == 200);
+    CHECK(http_get(f.port(), "/metrics").status == 200);
+    CHECK(http_get(f.port(), "/health").status == 200);
+    CHECK(http_get(f.port(), "/livez").status == 200);
+    CHECK(f.daemon->log().find("tok-3a9f-secret") == std::string::npos);
+}

@@ -1,0 +1,180 @@
+// Every malformed configuration must produce its exact message at its exact position
+// (file:line:col), and nothing else may slip through: each case asserts the full error list.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "daemon/config/loader.hpp"
+
+using invariantd::config::config_exception;
+using invariantd::config::load_config_text;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+    try {
+        load_config_text(yaml, "test.yaml", "/tmp");
+    } catch (const config_exception& e) {
+        std::vector<std::string> out;
+        for (const auto& error : e.errors()) out.push_back(error.to_string());
+        return out;
+    }
+    return {};
+}
+
+const std::string db = "databases:\n  demo: { driver: sqlite, path: demo.db }\n";
+
+struct error_case {
+    const char* what;
+    std::string yaml;
+    std::vector<std::string> expected;
+};
+
+}  // namespace
+
+TEST_CASE("malformed configurations report every error with file, line and column", "[config]") {
+    unsetenv("INVARIANTD_TEST_UNSET_VARIABLE");
+    const std::vector<error_case> cases{
+        {"unknown top-level key with hint", "servr:\n  listen: \"127.0.0.1:1\"\n",
+         {"test.yaml:1:1: unknown key 'servr' in the configuration (did you mean 'server'?)"}},
+        {"unknown check key with hint (the SPEC example)",
+         db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    intervall: 5m\n    params: { query: \"select 1\" }\n",
+         {"test.yaml:7:5: unknown key 'intervall' in check 'a' (did you mean 'interval'?)"}},
+        {"bad duration", db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    interval: 5 minutes\n    params: { query: \"select 1\" }\n",
+         {"test.yaml:7:15: 'interval': invalid duration '5 minutes' (use e.g. 500ms, 30s, 5m, 1h, 1d)"}},
+        {"duration units out of order", db + "defaults:\n  interval: 30s5m\n",
+         {"test.yaml:4:13: 'interval': invalid duration '30s5m' (use e.g. 500ms, 30s, 5m, 1h, 1d)"}},
+        {"undefined database with hint", db + "checks:\n  - name: a\n    module: sql\n    database: demoo\n    params: { query: \"select 1\" }\n",
+         {"test.yaml:6:15: check 'a': undefined database 'demoo' (did you mean 'demo'?)"}},
+        {"unknown module with hint", db + "checks:\n  - name: a\n    module: sqll\n    database: demo\n",
+         {"test.yaml:5:13: check 'a': unknown module 'sqll' (did you mean 'sql'?)"}},
+        {"duplicate check names",
+         db + "checks:\n  - { name: a, module: sql, database: demo, params: { query: \"select 1\" } }\n"
+              "  - { name: a, module: sql, database: demo, params: { query: \"select 2\" } }\n",
+         {"test.yaml:5:13: duplicate check name 'a' (first at line 4)"}},
+        {"missing required module parameter", db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { mode: rows }\n",
+         {"test.yaml:7:13: check 'a': missing required parameter 'query'"}},
+        {"unknown module parameter with hint",
+         db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params:\n      query: select 1\n      group_colum: x\n",
+         {"test.yaml:9:7: check 'a': unknown parameter 'group_colum' (did you mean 'group_column'?)"}},
+        {"invalid parameter choice", db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: select 1, mode: table }\n",
+         {"test.yaml:7:38: check 'a': parameter 'mode' must be one of rows|scalar, got 'table'"}},
+        {"module-level parameter rule",
+         db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: select 1, mode: scalar, group_column: g }\n",
+         {"test.yaml:7:13: check 'a': parameter 'group_column' applies to mode 'rows' only"}},
+        {"parameter of the wrong type", db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: [select 1] }\n",
+         {"test.yaml:7:22: check 'a': parameter 'query' must be a string"}},
+        {"unset environment variable", "server:\n  api_token: ${INVARIANTD_TEST_UNSET_VARIABLE}\n",
+         {"test.yaml:2:14: 'server.api_token': environment variable 'INVARIANTD_TEST_UNSET_VARIABLE' is not set"}},
+        {"unreadable secret file", "server:\n  api_token: ${file:/nonexistent/invariantd/token}\n",
+         {"test.yaml:2:14: 'server.api_token': cannot read file '/nonexistent/invariantd/token'"}},
+        {"unterminated variable reference", "server:\n  api_token: \"${TOKEN\"\n",
+         {"test.yaml:2:14: 'server.api_token': unterminated '${' in value"}},
+        {"databases of the wrong type", "databases: [a, b]\n",
+         {"test.yaml:1:12: 'databases' must be a mapping of database name to settings"}},
+        {"checks of the wrong type", db + "checks: { a: 1 }\n", {"test.yaml:3:9: 'checks' must be a list of checks"}},
+        {"unknown driver with hint", "databases:\n  demo: { driver: sqlitee, path: demo.db }\n",
+         {"test.yaml:2:19: 'driver' must be one of sqlite|postgres, got 'sqlitee' (did you mean 'sqlite'?)"}},
+        {"sqlite without path", "databases:\n  demo:\n    driver: sqlite\n",
+         {"test.yaml:3:5: database 'demo': driver sqlite needs 'path'"}},
+        {"postgres-only key on sqlite", "databases:\n  demo: { driver: sqlite, path: x.db, dsn: \"host=x\" }\n",
+         {"test.yaml:2:44: database 'demo': 'dsn' applies to driver postgres only"}},
+        {"listen without port", "server:\n  listen: localhost\n",
+         {"test.yaml:2:11: 'server.listen' must be host:port or [ipv6]:port, got 'localhost'"}},
+        {"bad log level", "log: { level: verbose }\n",
+         {"test.yaml:1:15: 'log.level' must be one of trace|debug|info|warn|error, got 'verbose'"}},
+        {"bad check name", db + "checks:\n  - { name: Shift-Coverage, module: sql, database: demo, params: { query: x } }\n",
+         {"test.yaml:4:13: check name 'Shift-Coverage' must match [a-z0-9_]+"}},
+        {"malformed alert condition",
+         db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: x }\n    alert: { when: \"more than 5\" }\n",
+         {"test.yaml:8:20: 'alert.when' must be a comparator (> >= < <= == !=) and a number, got 'more than 5'"}},
+        {"undefined receiver with hint",
+         db + "receivers:\n  oncall: { type: slack, url: \"https://hooks.example.com/x\" }\n"
+              "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: x }\n    alert: { receivers: [oncal] }\n",
+         {"test.yaml:10:25: check 'a': undefined receiver 'oncal' (did you mean 'oncall'?)"}},
+        {"bad severity", "defaults:\n  alert: { severity: urgent }\n",
+         {"test.yaml:2:22: 'alert.severity' must be one of critical|error|warning|info, got 'urgent'"}},
+        {"negative max_samples", "defaults:\n  max_samples: -1\n",
+         {"test.yaml:2:16: 'max_samples' must be a whole number from 0 to 1000, got '-1'"}},
+        {"YAML syntax error", "server:\n  listen: [127.0.0.1\n", {"test.yaml:3:1: YAML syntax error: end of sequence flow not found"}},
+        {"duplicate key in a mapping", "defaults:\n  interval: 30s\n  interval: 1m\n",
+         {"test.yaml:3:3: duplicate key 'interval' (first at line 2)"}},
+        {"pagerduty without routing key", "receivers:\n  oncall:\n    type: pagerduty\n",
+         {"test.yaml:3:5: receiver 'oncall': type pagerduty needs 'routing_key'"}},
+        {"unknown receiver type", "receivers:\n  mail: { type: email, url: \"https://x\" }\n",
+         {"test.yaml:2:17: 'type' must be one of pagerduty|alertmanager|webhook|slack, got 'email'"}},
+        {"receiver url without scheme", "receivers:\n  hook: { type: webhook, url: \"hooks.example.com/x\" }\n",
+         {"test.yaml:2:31: receiver 'hook': url must start with http:// or https://"}},
+        {"empty configuration", "", {"test.yaml:1:1: the configuration is empty"}},
+        {"check missing its module", db + "checks:\n  - name: a\n    database: demo\n",
+         {"test.yaml:4:5: check 'a': missing required key 'module'"}},
+        {"module with a required parameter but no params at all", db + "checks:\n  - name: a\n    module: sql\n    database: demo\n",
+         {"test.yaml:4:5: check 'a': missing required parameter 'query'"}},
+        {"timeout below the floor", "defaults:\n  timeout: 5ms\n", {"test.yaml:2:12: 'timeout' must be at least 10ms"}},
+        {"postgres not built yet", "databases:\n  pg: { driver: postgres, dsn: \"host=localhost\" }\n",
+         {"test.yaml:2:17: database 'pg': driver 'postgres' is not available in this build yet"}},
+        {"several errors in one file, all reported in file order",
+         "servr: {}\n" + db + "checks:\n  - name: a\n    module: sqll\n    database: nowhere\n",
+         {"test.yaml:1:1: unknown key 'servr' in the configuration (did you mean 'server'?)",
+          "test.yaml:6:13: check 'a': unknown module 'sqll' (did you mean 'sql'?)",
+          "test.yaml:7:15: check 'a': undefined database 'nowhere'"}},
+    };
+    REQUIRE(cases.size() >= 25);
+    for (const auto& c : cases) {
+        INFO("case: " << c.what << "\n" << c.yaml);
+        CHECK(errors_of(c.yaml) == c.expected);
+    }
+}
+
+TEST_CASE("a missing configuration file names the file", "[config]") {
+    try {
+        invariantd::config::load_config_file("/nonexistent/invariantd.yaml");
+        FAIL("expected an exception");
+    } catch (const config_exception& e) {
+        REQUIRE(e.errors().size() == 1);
+        CHECK(e.errors()[0].to_string() ==
+              "/nonexistent/invariantd.yaml: cannot read configuration file: No such file or directory");
+    }
+}
+
+TEST_CASE("every truncation of a full configuration loads or fails with config errors only", "[config]") {
+    const std::string full = R"(server:
+  listen: "127.0.0.1:9898"
+state_dir: ./state
+log: { level: info, format: json }
+databases:
+  scheduler:
+    driver: sqlite
+    path: ./demo/scheduler.db
+    busy_timeout: 5s
+defaults:
+  interval: 60s
+  alert: { for: 0s, repeat_interval: 4h, severity: error, error_after: 3 }
+checks:
+  - name: orphans
+    module: sql
+    database: scheduler
+    interval: 5m
+    params: { query: "select 1", mode: rows, group_column: g }
+    alert:
+      when: "> 0"
+      for: 10m
+      receivers: [chat]
+      summary: "{{value}} rows"
+receivers:
+  chat: { type: slack, url: "https://hooks.example.com/x" }
+)";
+    REQUIRE_NOTHROW(load_config_text(full, "full.yaml", "/tmp"));
+    for (std::size_t length = 0; length < full.size(); ++length) {
+        INFO("prefix length " << length);
+        try {
+            load_config_text(full.substr(0, length), "full.yaml", "/tmp");
+        } catch (const config_exception& e) {
+            CHECK_FALSE(e.errors().empty());
+        } catch (const std::exception& e) {
+            FAIL("unexpected exception: " << e.what());
+        }
+    }
+}
