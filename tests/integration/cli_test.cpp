@@ -114,7 +114,7 @@ TEST_CASE("modules lists every module with its parameters and defaults", "[cli]"
     CHECK(result.out.find("group_column: null") != std::string::npos);
 }
 
-TEST_CASE("--version and usage errors", "[cli]") {
+TEST_CASE("the version flag and usage errors", "[cli]") {
     auto result = run_command({daemon_binary(), "--version"});
     CHECK(result.exit_code == 0);
     CHECK(result.out.rfind("invariantd 0.1.0 (revision ", 0) == 0);
