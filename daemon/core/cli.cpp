@@ -82,6 +82,16 @@ void print_config_errors(const config::config_exception& e) {
                              e.errors().size() == 1 ? "" : "s");
 }
 
+/// The configuration at `path`, or nullopt after printing every error to stderr.
+std::optional<config::daemon_config> load_or_report(const std::string& path) {
+    try {
+        return config::load_config_file(path);
+    } catch (const config::config_exception& e) {
+        print_config_errors(e);
+        return std::nullopt;
+    }
+}
+
 std::string describe_default(const checks::param_spec& spec) {
     if (spec.required) return "(required)";
     if (spec.kind == checks::param_kind::duration && spec.default_value.is_number())
@@ -114,35 +124,28 @@ int command_modules() {
 }
 
 int command_validate(const options& opts) {
-    try {
-        const auto config = config::load_config_file(opts.config_path);
-        std::cout << fmt::format("{}: configuration OK: {} database{}, {} check{}, {} receiver{}\n", opts.config_path,
-                                 config.databases.size(), config.databases.size() == 1 ? "" : "s",
-                                 config.checks.size(), config.checks.size() == 1 ? "" : "s",
-                                 config.receivers.size(), config.receivers.size() == 1 ? "" : "s");
-        std::cout << fmt::format("  listen {}  state_dir {}\n", config.server.listen, config.state_dir);
-        for (const auto& db : config.databases)
-            std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db.driver);
-        for (const auto& check : config.checks) {
-            std::cout << fmt::format("  check {:<28} {:<18} on {:<14} every {:<6} alert {}\n", check.name,
-                                     check.module, check.database, format_duration(check.interval),
-                                     check.alert.when ? "when value " + check.alert.when->to_string() : "none");
-        }
-        return exit_ok;
-    } catch (const config::config_exception& e) {
-        print_config_errors(e);
-        return exit_config;
+    const auto loaded = load_or_report(opts.config_path);
+    if (!loaded) return exit_config;
+    const auto& config = *loaded;
+    std::cout << fmt::format("{}: configuration OK: {} database{}, {} check{}, {} receiver{}\n", opts.config_path,
+                             config.databases.size(), config.databases.size() == 1 ? "" : "s",
+                             config.checks.size(), config.checks.size() == 1 ? "" : "s",
+                             config.receivers.size(), config.receivers.size() == 1 ? "" : "s");
+    std::cout << fmt::format("  listen {}  state_dir {}\n", config.server.listen, config.state_dir);
+    for (const auto& db : config.databases)
+        std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db.driver);
+    for (const auto& check : config.checks) {
+        std::cout << fmt::format("  check {:<28} {:<18} on {:<14} every {:<6} alert {}\n", check.name,
+                                 check.module, check.database, format_duration(check.interval),
+                                 check.alert.when ? "when value " + check.alert.when->to_string() : "none");
     }
+    return exit_ok;
 }
 
 int command_once(const options& opts) {
-    config::daemon_config config;
-    try {
-        config = config::load_config_file(opts.config_path);
-    } catch (const config::config_exception& e) {
-        print_config_errors(e);
-        return exit_config;
-    }
+    auto loaded = load_or_report(opts.config_path);
+    if (!loaded) return exit_config;
+    const auto& config = *loaded;
     configure_logging(config.log.level == "info" ? "warn" : config.log.level, config.log.format);
     secret_registry::global().add(config.secrets);
     std::vector<const config::check_config*> selected;
@@ -217,17 +220,12 @@ int command_once(const options& opts) {
 }
 
 int command_run(const options& opts) {
-    config::daemon_config config;
-    try {
-        config = config::load_config_file(opts.config_path);
-    } catch (const config::config_exception& e) {
-        print_config_errors(e);
-        return exit_config;
-    }
-    configure_logging(config.log.level, config.log.format);
-    secret_registry::global().add(config.secrets);
+    auto config = load_or_report(opts.config_path);
+    if (!config) return exit_config;
+    configure_logging(config->log.level, config->log.format);
+    secret_registry::global().add(config->secrets);
     asio::io_context loop(1);
-    daemon_app app(loop, opts.config_path, std::move(config));
+    daemon_app app(loop, opts.config_path, std::move(*config));
     try {
         app.start();
     } catch (const boost::system::system_error& e) {
