@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -96,4 +97,31 @@ TEST_CASE("SIGTERM and SIGINT stop the daemon cleanly with exit code 0", "[signa
         CHECK(*code == 0);
         CHECK(f.daemon->log().find("invariantd stopped") != std::string::npos);
     }
+}
+
+TEST_CASE("log format json writes one JSON object per line", "[logging]") {
+    temp_dir dir;
+    sqlite_exec((dir.path() / "pos.db").string(), "CREATE TABLE sales (id INTEGER);");
+    const auto config = dir.write("invariantd.yaml",
+                                  "server: { listen: \"127.0.0.1:0\", api_token: \"${TEST_TOKEN}\" }\n"
+                                  "log: { level: debug, format: json }\n"
+                                  "databases:\n  pos: { driver: sqlite, path: pos.db }\n"
+                                  "checks:\n  - { name: broken, module: sql, database: pos, interval: 1h, params: "
+                                  "{ query: \"SELECT 'tok-77ab-secret' FROM nope\" } }\n");
+    daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"TEST_TOKEN", "tok-77ab-secret"}});
+    REQUIRE(poll_until([&] { return daemon.log().find("could not run") != std::string::npos; }));
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait_exit(20s) == std::optional<int>(0));
+    std::istringstream lines(daemon.log());
+    int parsed = 0;
+    for (std::string line; std::getline(lines, line);) {
+        INFO(line);
+        const auto object = nlohmann::json::parse(line);
+        CHECK(object.contains("ts"));
+        CHECK(object.contains("level"));
+        CHECK(object.contains("msg"));
+        CHECK(line.find("tok-77ab-secret") == std::string::npos);
+        ++parsed;
+    }
+    CHECK(parsed >= 3);  // listening, the failed check, stopped
 }
