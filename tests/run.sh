@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs dependencies (idempotent), builds with the asan-ubsan
-# preset (AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors) and runs every
-# test through CTest. Extra arguments go to ctest (e.g. -R config, -L unit).
+# preset (AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors), starts a
+# throwaway PostgreSQL 15 cluster (tests/support/pg_cluster.sh) and runs every test
+# through CTest. Extra arguments go to ctest (e.g. -R config, -L unit).
 #   INVARIANTD_PRESET=dev ./tests/run.sh     builds and tests without sanitizers
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 ./deploy/install-deps.sh
 cmake --preset "$preset" >/dev/null
 cmake --build "build/$preset" -j"$jobs"
+# A throwaway PostgreSQL 15 cluster for the database tests, always stopped on exit.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-pg.XXXXXX")
+trap './tests/support/pg_cluster.sh stop "$pg_dir"' EXIT
+eval "$(./tests/support/pg_cluster.sh start "$pg_dir")"
+
 # Child processes (the daemon under test) inherit these; leaks fail the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -59,6 +59,7 @@ struct database_config {
     std::size_t max_connections = 2;
     duration connect_timeout = 5s;
     duration max_lifetime = 1h;
+    duration lock_timeout = 1s;  ///< postgres: SET LOCAL lock_timeout, capped by the check timeout
     duration busy_timeout = 5s;
     bool operator==(const database_config&) const = default;
 };

@@ -251,7 +251,7 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
         const YAML::Node settings = item.second;
         if (!r.check_mapping(settings,
                              {"driver", "dsn", "path", "max_connections", "connect_timeout", "max_lifetime",
-                              "busy_timeout"},
+                              "lock_timeout", "busy_timeout"},
                              where))
             continue;
         const auto driver = settings["driver"];
@@ -268,7 +268,7 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
             } else {
                 r.error(settings.Mark(), fmt::format("{}: driver sqlite needs 'path'", where));
             }
-            for (const char* key : {"dsn", "connect_timeout", "max_lifetime"}) {
+            for (const char* key : {"dsn", "connect_timeout", "max_lifetime", "lock_timeout"}) {
                 if (const auto unused = settings[key])
                     r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver postgres only", where, key));
             }
@@ -285,9 +285,6 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
                 if (const auto unused = settings[key])
                     r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver sqlite only", where, key));
             }
-            // The non-blocking libpq driver is issue #3; until it lands a postgres database is
-            // refused here rather than accepted and then never checked.
-            r.error(driver.Mark(), fmt::format("{}: driver 'postgres' is not available in this build yet", where));
         }
         if (const auto max = settings["max_connections"]) {
             if (auto value = r.count(max, "max_connections", 1, 64)) db.max_connections = *value;
@@ -297,6 +294,9 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
         }
         if (const auto lifetime = settings["max_lifetime"]) {
             if (auto value = r.duration_value(lifetime, "max_lifetime")) db.max_lifetime = *value;
+        }
+        if (const auto lock = settings["lock_timeout"]) {
+            if (auto value = r.duration_value(lock, "lock_timeout")) db.lock_timeout = *value;
         }
         if (const auto busy = settings["busy_timeout"]) {
             if (auto value = r.duration_value(busy, "busy_timeout")) db.busy_timeout = *value;

@@ -1,0 +1,402 @@
+#include "daemon/db/postgres_database.hpp"
+
+#include <libpq-fe.h>
+
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/common/secrets.hpp"
+#include "daemon/db/run_blocking.hpp"
+
+namespace invariantd::db {
+
+using wait_type = asio::posix::descriptor_base::wait_type;
+
+/// One libpq connection and the Asio descriptor that watches its socket. The descriptor
+/// is released (not closed) before PQfinish, because the socket belongs to libpq.
+class pg_connection {
+public:
+    pg_connection(asio::any_io_executor loop, PGconn* connection)
+        : connection_(connection), descriptor_(loop), created_(steady_clock::now()) {}
+    ~pg_connection() {
+        if (descriptor_.is_open()) descriptor_.release();
+        PQfinish(connection_);
+    }
+    pg_connection(const pg_connection&) = delete;
+    pg_connection& operator=(const pg_connection&) = delete;
+
+    PGconn* get() const { return connection_; }
+    steady_clock::time_point created() const { return created_; }
+    bool broken = false;  ///< state unknown after a timeout or I/O error: never reuse
+
+    /// libpq may switch sockets while connecting (several hosts or addresses): re-read it.
+    void refresh_socket() {
+        const int fd = PQsocket(connection_);
+        if (fd == fd_) return;
+        if (descriptor_.is_open()) descriptor_.release();
+        fd_ = fd;
+        if (fd >= 0) descriptor_.assign(fd);
+    }
+
+    /// Waits until the socket is ready for `type` or `deadline` passes (false).
+    asio::awaitable<bool> wait(wait_type type, steady_clock::time_point deadline) {
+        if (!descriptor_.is_open()) co_return true;  // let libpq report the broken connection
+        auto done = std::make_shared<bool>(false);
+        auto timed_out = std::make_shared<bool>(false);
+        asio::steady_timer timer(descriptor_.get_executor(), deadline);
+        // The timer cancels the wait; `done` makes a timer handler that runs after the wait
+        // already finished a no-op, so it never touches a descriptor that moved on.
+        timer.async_wait([done, timed_out, descriptor = &descriptor_](boost::system::error_code ec) {
+            if (ec || *done) return;
+            *timed_out = true;
+            boost::system::error_code ignored;
+            descriptor->cancel(ignored);
+        });
+        boost::system::error_code ec;
+        co_await descriptor_.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
+        *done = true;
+        timer.cancel();
+        co_return !*timed_out;
+    }
+
+private:
+    PGconn* connection_;
+    asio::posix::stream_descriptor descriptor_;
+    int fd_ = -1;
+    steady_clock::time_point created_;
+};
+
+namespace {
+
+std::string clean(const char* message) {
+    std::string text = message != nullptr ? message : "";
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    for (auto& c : text) {
+        if (c == '\n') c = ' ';
+    }
+    return secret_registry::global().redact(text);
+}
+
+/// Maps a failed result onto the error kinds by SQLSTATE.
+error failure_of(PGresult* result, PGconn* connection) {
+    const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const std::string sqlstate = state != nullptr ? state : "";
+    std::string message = clean(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+    if (message.empty()) message = clean(PQerrorMessage(connection));
+    if (sqlstate == "57014")
+        return {error_kind::timeout, "query exceeded the check timeout and was cancelled by the server (" + message + ")"};
+    if (sqlstate == "55P03") return {error_kind::timeout, "could not get a lock in time (" + message + ")"};
+    if (sqlstate == "25006")
+        return {error_kind::query, message + " (the check tried to write; invariantd runs every check in a READ ONLY "
+                                             "transaction and nothing was written)"};
+    if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("28", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+        sqlstate == "57P03" || sqlstate == "53300" || sqlstate == "3D000" || PQstatus(connection) == CONNECTION_BAD)
+        return {error_kind::unavailable, message};
+    return {error_kind::query, sqlstate.empty() ? message : message + " [SQLSTATE " + sqlstate + "]"};
+}
+
+struct result_guard {
+    PGresult* result;
+    ~result_guard() { PQclear(result); }
+};
+
+value cell(PGresult* result, int row, int column) {
+    if (PQgetisnull(result, row, column)) return nullptr;
+    const char* text = PQgetvalue(result, row, column);
+    const int length = PQgetlength(result, row, column);
+    switch (PQftype(result, column)) {
+        case 20:  // int8
+        case 21:  // int2
+        case 23:  // int4
+        case 26:  // oid
+            return static_cast<std::int64_t>(std::strtoll(text, nullptr, 10));
+        case 700:   // float4
+        case 701:   // float8
+        case 1700:  // numeric
+            return std::strtod(text, nullptr);
+        case 16:  // bool
+            return std::string(text[0] == 't' ? "true" : "false");
+        default:
+            return std::string(text, static_cast<std::size_t>(length));
+    }
+}
+
+/// Sends what libpq buffered; waits for writability while the socket is full. Input is
+/// consumed on every round so a server that talks while we send cannot deadlock us.
+asio::awaitable<void> flush(pg_connection& connection, steady_clock::time_point deadline) {
+    while (true) {
+        const int rc = PQflush(connection.get());
+        if (rc == 0) co_return;
+        if (rc < 0) {
+            connection.broken = true;
+            throw error(error_kind::unavailable, clean(PQerrorMessage(connection.get())));
+        }
+        if (!co_await connection.wait(wait_type::wait_write, std::min(deadline, steady_clock::now() + std::chrono::milliseconds(50)))) {
+            if (steady_clock::now() >= deadline) {
+                connection.broken = true;
+                throw error(error_kind::timeout, "timed out sending the query");
+            }
+        }
+        if (PQconsumeInput(connection.get()) == 0) {
+            connection.broken = true;
+            throw error(error_kind::unavailable, clean(PQerrorMessage(connection.get())));
+        }
+    }
+}
+
+}  // namespace
+
+/// Runs one statement (or, with `simple`, a semicolon-separated script through the simple
+/// protocol) and drains every result. In the extended protocol only one statement is
+/// accepted, so "SELECT 1; DELETE ..." cannot ride along in a check query.
+asio::awaitable<rowset> execute(postgres_database& owner, pg_connection& connection, const std::string& sql,
+                                const std::vector<value>& params, std::size_t max_rows, bool simple,
+                                steady_clock::time_point deadline) {
+    PGconn* raw = connection.get();
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    texts.reserve(params.size());
+    for (const auto& param : params) {
+        if (std::holds_alternative<std::nullptr_t>(param)) {
+            texts.emplace_back();
+            values.push_back(nullptr);
+            continue;
+        }
+        texts.push_back(to_string(param));
+        values.push_back(texts.back().c_str());
+    }
+    const int sent = simple ? PQsendQuery(raw, sql.c_str())
+                            : PQsendQueryParams(raw, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                                values.data(), nullptr, nullptr, 0);
+    if (sent == 0) {
+        connection.broken = PQstatus(raw) == CONNECTION_BAD;
+        throw error(connection.broken ? error_kind::unavailable : error_kind::query, clean(PQerrorMessage(raw)));
+    }
+    // One row at a time: a query returning millions of rows never sits in memory whole.
+    if (!simple) PQsetSingleRowMode(raw);
+    co_await flush(connection, deadline);
+
+    rowset out;
+    std::optional<error> failure;
+    // The server enforces statement_timeout itself; the client waits a little longer so the
+    // server's own, clean cancellation normally wins, and cancels only if the server is stuck.
+    const auto client_deadline = deadline + std::chrono::seconds(1);
+    while (true) {
+        while (PQisBusy(raw) != 0) {
+            if (!co_await connection.wait(wait_type::wait_read, client_deadline)) {
+                connection.broken = true;
+                co_await owner.cancel_on_server(connection);
+                throw error(error_kind::timeout, "query exceeded the check timeout; cancelled on the server");
+            }
+            if (PQconsumeInput(raw) == 0) {
+                connection.broken = true;
+                throw error(error_kind::unavailable, clean(PQerrorMessage(raw)));
+            }
+        }
+        PGresult* result = PQgetResult(raw);
+        if (result == nullptr) break;
+        result_guard guard{result};
+        const auto status = PQresultStatus(result);
+        if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+            const int columns = PQnfields(result);
+            if (out.columns.empty()) {
+                for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(result, c));
+            }
+            for (int r = 0; r < PQntuples(result); ++r) {
+                ++out.row_count;
+                if (out.rows.size() >= max_rows) {
+                    out.truncated = true;
+                    continue;
+                }
+                std::vector<value> row;
+                row.reserve(static_cast<std::size_t>(columns));
+                for (int c = 0; c < columns; ++c) row.push_back(cell(result, r, c));
+                out.rows.push_back(std::move(row));
+            }
+        } else if (status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY && !failure) {
+            failure = failure_of(result, raw);
+        }
+    }
+    if (PQstatus(raw) == CONNECTION_BAD) {
+        connection.broken = true;
+        if (!failure) failure = error(error_kind::unavailable, clean(PQerrorMessage(raw)));
+    }
+    if (failure) throw *failure;
+    co_return out;
+}
+
+namespace {
+
+class postgres_session final : public session {
+public:
+    postgres_session(std::shared_ptr<postgres_database> owner, std::unique_ptr<pg_connection> connection,
+                     steady_clock::time_point deadline)
+        : owner_(std::move(owner)), connection_(std::move(connection)), deadline_(deadline) {}
+
+    ~postgres_session() override {
+        // ROLLBACK needs I/O, so the hand-back runs as its own coroutine on the loop; the
+        // slot stays taken until it is done, which keeps the pool within max_connections.
+        auto owner = owner_;
+        auto finish = [owner, connection = std::move(connection_)]() mutable {
+            return owner->finish_session(std::move(connection));
+        };
+        asio::co_spawn(owner->loop(), std::move(finish), log_escaped_exception{"postgres session end"});
+    }
+
+    asio::awaitable<rowset> query(std::string sql, std::vector<value> params, std::size_t max_rows) override {
+        co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
+    }
+
+    /// BEGIN READ ONLY with the check's timeouts, set inside the transaction.
+    asio::awaitable<void> begin() {
+        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady_clock::now());
+        const auto statement_ms = std::max<std::int64_t>(1, remaining.count());
+        const auto lock_ms = std::max<std::int64_t>(1, std::min(statement_ms, owner_->options().lock_timeout.count()));
+        const std::string script = fmt::format(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; "
+            "SET LOCAL idle_in_transaction_session_timeout = {}",
+            statement_ms, lock_ms, statement_ms + 5000);
+        co_await execute(*owner_, *connection_, script, {}, 0, true, deadline_);
+    }
+
+private:
+    std::shared_ptr<postgres_database> owner_;
+    std::unique_ptr<pg_connection> connection_;
+    steady_clock::time_point deadline_;
+};
+
+}  // namespace
+
+std::shared_ptr<postgres_database> postgres_database::create(asio::any_io_executor loop, postgres_options options) {
+    return std::shared_ptr<postgres_database>(new postgres_database(loop, std::move(options)));
+}
+
+postgres_database::postgres_database(asio::any_io_executor loop, postgres_options options)
+    : loop_(loop),
+      options_(std::move(options)),
+      blocking_(1),
+      slots_(loop, std::max<std::size_t>(1, options_.max_connections)) {}
+
+postgres_database::~postgres_database() {
+    idle_.clear();
+    blocking_.join();
+}
+
+asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(steady_clock::time_point deadline) {
+    const auto now = steady_clock::now();
+    if (now < retry_after_) {
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_after_ - now);
+        throw error(error_kind::unavailable, fmt::format("{} (next connection attempt in {:.1f}s)", last_connect_error_,
+                                                         static_cast<double>(wait.count()) / 1000.0));
+    }
+    const auto connect_deadline = std::min(deadline, now + options_.connect_timeout);
+    // PQconnectStartParams may resolve the host name: off the loop. application_name comes
+    // after the expanded DSN, so it overrides whatever the DSN says.
+    auto start = [dsn = options_.dsn]() -> PGconn* {
+        const char* keywords[] = {"dbname", "application_name", nullptr};
+        const char* values[] = {dsn.c_str(), "invariantd", nullptr};
+        return PQconnectStartParams(keywords, values, 1);
+    };
+    PGconn* raw = co_await run_blocking(blocking_.get_executor(), std::move(start));
+    if (raw == nullptr) throw error(error_kind::unavailable, "libpq could not allocate a connection");
+    auto connection = std::make_unique<pg_connection>(loop_, raw);
+    auto fail = [&](std::string message) {
+        backoff_ = std::min<duration>(backoff_.count() == 0 ? duration(500) : backoff_ * 2, duration(30000));
+        std::mt19937 random(std::random_device{}());
+        const double factor = std::uniform_real_distribution<double>(0.8, 1.2)(random);
+        retry_after_ = steady_clock::now() + duration(static_cast<std::int64_t>(static_cast<double>(backoff_.count()) * factor));
+        last_connect_error_ = fmt::format("cannot connect to database '{}': {}", options_.name, message);
+        return error(error_kind::unavailable, last_connect_error_);
+    };
+    PostgresPollingStatusType polling = PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    while (polling != PGRES_POLLING_OK) {
+        if (polling == PGRES_POLLING_FAILED) throw fail(clean(PQerrorMessage(raw)));
+        connection->refresh_socket();
+        const bool ready = co_await connection->wait(
+            polling == PGRES_POLLING_READING ? wait_type::wait_read : wait_type::wait_write, connect_deadline);
+        if (!ready) throw fail(fmt::format("connection attempt timed out after {}", format_duration(options_.connect_timeout)));
+        polling = PQconnectPoll(raw);
+    }
+    connection->refresh_socket();
+    if (PQsetnonblocking(raw, 1) != 0) throw fail(clean(PQerrorMessage(raw)));
+    backoff_ = duration(0);
+    retry_after_ = {};
+    co_return connection;
+}
+
+asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady_clock::time_point deadline) {
+    if (closed_) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
+    if (!co_await slots_.acquire(deadline))
+        throw error(error_kind::timeout,
+                    fmt::format("no free connection to database '{}' before the check timeout", options_.name));
+    ++busy_;
+    std::unique_ptr<pg_connection> connection;
+    try {
+        while (!idle_.empty() && !connection) {
+            auto candidate = std::move(idle_.front());
+            idle_.pop_front();
+            // Recycle old connections so server backends do not live (and grow) forever.
+            if (steady_clock::now() - candidate->created() < options_.max_lifetime &&
+                PQstatus(candidate->get()) == CONNECTION_OK)
+                connection = std::move(candidate);
+        }
+        if (!connection) connection = co_await connect(deadline);
+    } catch (...) {
+        --busy_;
+        slots_.release();
+        throw;
+    }
+    auto opened = std::make_unique<postgres_session>(shared_from_this(), std::move(connection), deadline);
+    co_await opened->begin();  // on failure the session's destructor returns the connection
+    co_return opened;
+}
+
+asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_connection> connection) {
+    bool reusable = !connection->broken && !closed_ && PQstatus(connection->get()) == CONNECTION_OK;
+    const auto transaction = PQtransactionStatus(connection->get());
+    if (reusable && transaction == PQTRANS_ACTIVE) {
+        // The check was abandoned mid-statement: stop it on the server, do not reuse.
+        co_await cancel_on_server(*connection);
+        reusable = false;
+    }
+    if (reusable && (transaction == PQTRANS_INTRANS || transaction == PQTRANS_INERROR)) {
+        try {
+            co_await execute(*this, *connection, "ROLLBACK", {}, 0, true, steady_clock::now() + std::chrono::seconds(5));
+        } catch (const error& e) {
+            spdlog::debug("database '{}': rollback failed, discarding the connection: {}", options_.name, e.what());
+            reusable = false;
+        }
+    } else if (transaction == PQTRANS_UNKNOWN) {
+        reusable = false;
+    }
+    release(std::move(connection), reusable);
+}
+
+void postgres_database::release(std::unique_ptr<pg_connection> connection, bool reusable) {
+    --busy_;
+    if (reusable && !closed_) idle_.push_back(std::move(connection));
+    connection.reset();  // PQfinish for a discarded one (releases the descriptor first)
+    slots_.release();
+}
+
+asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connection) {
+    PGcancel* cancel = PQgetCancel(connection.get());
+    if (cancel == nullptr) co_return;
+    auto job = [cancel]() {
+        char message[256] = {};
+        const int sent = PQcancel(cancel, message, sizeof message);
+        PQfreeCancel(cancel);
+        return sent;
+    };
+    if (co_await run_blocking(blocking_.get_executor(), std::move(job)) == 0)
+        spdlog::warn("database '{}': cancel request could not be sent", options_.name);
+}
+
+void postgres_database::close() {
+    closed_ = true;
+    idle_.clear();
+}
+
+}  // namespace invariantd::db

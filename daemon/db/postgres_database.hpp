@@ -1,0 +1,65 @@
+#pragma once
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "daemon/common/duration.hpp"
+#include "daemon/db/async_semaphore.hpp"
+#include "daemon/db/database.hpp"
+
+namespace invariantd::db {
+
+class pg_connection;
+
+struct postgres_options {
+    std::string name;  ///< the database's name in the configuration, for messages
+    std::string dsn;   ///< libpq connection string or URI; secret, never logged
+    std::size_t max_connections = 2;
+    duration connect_timeout{5000};
+    duration max_lifetime{3600000};  ///< connections older than this are closed instead of reused
+    duration lock_timeout{1000};     ///< SET LOCAL lock_timeout (capped by the check's timeout)
+};
+
+/// PostgreSQL driver, fully asynchronous on the daemon's loop: libpq in non-blocking mode,
+/// woken by async_wait on PQsocket. Each session is one pooled connection inside
+/// `BEGIN READ ONLY; SET LOCAL statement_timeout/lock_timeout` (inside the transaction, so
+/// it also holds behind PgBouncer); `application_name=invariantd`. A statement that
+/// outlives the check's deadline is cancelled on the server (the blocking PQcancel runs on a
+/// worker thread) and its connection discarded. Failed connection attempts back off
+/// exponentially (0.5 s doubling to 30 s, ±20 % jitter); while backing off, sessions fail
+/// fast with the last error. Loop thread only.
+class postgres_database final : public database, public std::enable_shared_from_this<postgres_database> {
+public:
+    static std::shared_ptr<postgres_database> create(asio::any_io_executor loop, postgres_options options);
+    ~postgres_database() override;
+
+    std::string_view driver() const override { return "postgres"; }
+    asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) override;
+    pool_stats stats() const override { return {idle_.size(), busy_}; }
+    void close() override;
+
+    /// Ends a session: rolls back (or cancels and discards) and returns the slot.
+    asio::awaitable<void> finish_session(std::unique_ptr<pg_connection> connection);
+    /// Sends a cancel request for the running statement on a worker thread.
+    asio::awaitable<void> cancel_on_server(pg_connection& connection);
+    asio::any_io_executor loop() const { return loop_; }
+    const postgres_options& options() const { return options_; }
+
+private:
+    postgres_database(asio::any_io_executor loop, postgres_options options);
+    asio::awaitable<std::unique_ptr<pg_connection>> connect(steady_clock::time_point deadline);
+    void release(std::unique_ptr<pg_connection> connection, bool reusable);
+
+    asio::any_io_executor loop_;
+    postgres_options options_;
+    asio::thread_pool blocking_;  ///< PQconnectStart (may resolve DNS) and PQcancel
+    async_semaphore slots_;
+    std::deque<std::unique_ptr<pg_connection>> idle_;
+    std::size_t busy_ = 0;
+    bool closed_ = false;
+    steady_clock::time_point retry_after_{};
+    duration backoff_{0};
+    std::string last_connect_error_;
+};
+
+}  // namespace invariantd::db

@@ -1,0 +1,220 @@
+// The PostgreSQL driver against the real PostgreSQL 15 cluster started by tests/run.sh.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/db/postgres_database.hpp"
+#include "tests/support/daemon_fixture.hpp"
+#include "tests/support/loop.hpp"
+#include "tests/support/pg.hpp"
+
+using namespace invariantd;
+using namespace invariantd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A table unique to the calling test, so tests can run in parallel on one cluster.
+std::string fresh_table(const std::string& name) {
+    pg_exec(pg_dsn(), "DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name +
+                          " (id serial PRIMARY KEY, server_id int, bar text, amount numeric(8,2), ok boolean);"
+                          "INSERT INTO " + name + " (server_id, bar, amount, ok) VALUES "
+                          "(7, 'north', 12.50, true), (NULL, 'north', 8, false), (NULL, 'south', 4.25, NULL), "
+                          "(NULL, 'north', 6, true), (9, 'south', 3, false);");
+    return name;
+}
+
+config::daemon_config pg_config(const std::string& checks_yaml, const std::string& dsn_key = "INVARIANTD_TEST_PG_DSN") {
+    return config::load_config_text(
+        "databases:\n  db: { driver: postgres, dsn: \"${" + dsn_key + "}\", max_connections: 2 }\nchecks:\n" + checks_yaml,
+        "test.yaml", "/");
+}
+
+std::string yaml_quote(const std::string& text) { return nlohmann::json(text).dump(); }
+
+checks::check_result run_sql(const std::string& query, const std::string& extra = "") {
+    return run_first_check(
+        pg_config("  - { name: c, module: sql, database: db" + extra + ", params: { query: " + yaml_quote(query) + " } }\n"));
+}
+
+long long active_invariantd_queries(const std::string& like) {
+    return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                               "AND state = 'active' AND query LIKE '" + like + "'");
+}
+
+}  // namespace
+
+TEST_CASE("postgres: typed values, bound parameters and single-statement queries", "[postgres]") {
+    const auto table = fresh_table("driver_values");
+    asio::io_context loop;
+    auto database = db::postgres_database::create(loop.get_executor(), {"db", pg_dsn(), 2, 5s, 1h, 1s});
+    auto work = [&]() -> asio::awaitable<db::rowset> {
+        auto session = co_await database->open_session(steady_clock::now() + 10s);
+        std::vector<db::value> params{std::string("north"), std::int64_t{1}};
+        co_return co_await session->query("SELECT id, bar, amount, ok, server_id FROM " + table +
+                                              " WHERE bar = $1 AND id > $2 ORDER BY id",
+                                          std::move(params), 100);
+    };
+    const auto rows = run_to_completion(loop, work());
+    REQUIRE(rows.rows.size() == 2);
+    CHECK(rows.columns == std::vector<std::string>{"id", "bar", "amount", "ok", "server_id"});
+    CHECK(std::get<std::int64_t>(rows.rows[0][0]) == 2);
+    CHECK(std::get<std::string>(rows.rows[0][1]) == "north");
+    CHECK(std::get<double>(rows.rows[0][2]) == 8.0);
+    CHECK(std::get<std::string>(rows.rows[0][3]) == "false");
+    CHECK(std::holds_alternative<std::nullptr_t>(rows.rows[0][4]));
+    database->close();
+    loop.restart();
+    loop.run();
+}
+
+TEST_CASE("postgres: the sql module in both modes, with a database-side breakdown", "[postgres]") {
+    const auto table = fresh_table("module_sales");
+    auto result = run_sql("SELECT id, bar FROM " + table + " WHERE server_id IS NULL ORDER BY id", ", max_samples: 2");
+    REQUIRE(result.status == checks::run_status::ok);
+    CHECK(result.output.value == 3);
+    REQUIRE(result.output.samples.size() == 2);
+    CHECK(result.output.samples[0]["id"] == 2);
+
+    result = run_first_check(pg_config("  - { name: c, module: sql, database: db, params: { group_column: bar, query: " +
+                                       yaml_quote("SELECT id, bar FROM " + table + " WHERE server_id IS NULL") + " } }\n"));
+    REQUIRE(result.status == checks::run_status::ok);
+    REQUIRE(result.output.breakdown.size() == 2);
+    CHECK(result.output.breakdown[0].group == "north");
+    CHECK(result.output.breakdown[0].value == 2);
+
+    result = run_first_check(pg_config("  - { name: c, module: sql, database: db, params: { mode: scalar, query: " +
+                                       yaml_quote("SELECT round(100.0 * count(server_id) / count(*), 2) FROM " + table) +
+                                       " } }\n"));
+    REQUIRE(result.status == checks::run_status::ok);
+    CHECK(result.output.value == Approx(40.0));
+}
+
+TEST_CASE("postgres: every write attempt fails clearly and nothing changes", "[postgres][safety]") {
+    const auto table = fresh_table("write_attempts");
+    for (const std::string& write : std::vector<std::string>{"DELETE FROM " + table, "UPDATE " + table + " SET bar = 'x'",
+                                     "INSERT INTO " + table + " (bar) VALUES ('x')", "CREATE TABLE write_attempts_new (x int)",
+                                     "DROP TABLE " + table, "SELECT 1; DELETE FROM " + table,
+                                     "WITH gone AS (DELETE FROM " + table + " RETURNING id) SELECT count(*) FROM gone"}) {
+        INFO(write);
+        const auto result = run_sql(write);
+        CHECK(result.status == checks::run_status::error);
+        const bool clear = result.error.find("READ ONLY transaction") != std::string::npos ||
+                           result.error.find("cannot insert multiple commands") != std::string::npos;
+        CHECK(clear);
+        CHECK_FALSE(result.database_unavailable);
+    }
+    CHECK(pg_scalar(pg_dsn(), "SELECT count(*) FROM " + table) == 5);
+    CHECK(pg_scalar(pg_dsn(), "SELECT count(*) FROM " + table + " WHERE bar = 'x'") == 0);
+    CHECK(pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_tables WHERE tablename = 'write_attempts_new'") == 0);
+}
+
+TEST_CASE("postgres: a query past the timeout ends as timeout and leaves nothing running", "[postgres][safety]") {
+    const auto began = steady_clock::now();
+    const auto result = run_sql("SELECT pg_sleep(30) AS slept_for_the_timeout_test", ", timeout: 500ms");
+    CHECK(result.status == checks::run_status::timeout);
+    CHECK(result.error.find("timeout") != std::string::npos);
+    CHECK(steady_clock::now() - began < 10s);  // nowhere near the 30 s the query asked for
+    CHECK(poll_until([] { return active_invariantd_queries("%slept_for_the_timeout_test%") == 0; }, 1s));
+}
+
+TEST_CASE("postgres: the daemon's pool never exceeds max_connections", "[postgres][daemon]") {
+    // A database of its own, so connections of daemons in parallel tests are not counted.
+    const auto dsn = pg_fresh_database("invariantd_pool_test");
+    std::string checks;
+    for (int i = 0; i < 8; ++i) {
+        checks += "  - { name: sleeper_" + std::to_string(i) +
+                  ", module: sql, database: pg, interval: 300ms, params: { query: \"SELECT pg_sleep(0.2) AS pool_test\" } }\n";
+    }
+    temp_dir dir;
+    const auto config = dir.write("invariantd.yaml", "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
+                                                     "databases:\n  pg: { driver: postgres, dsn: \"${POOL_DSN}\", "
+                                                     "max_connections: 2 }\nchecks:\n" + checks);
+    daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"POOL_DSN", dsn}});
+    const auto connections = [] {
+        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                                   "AND datname = 'invariantd_pool_test'");
+    };
+    REQUIRE(poll_until([&] { return connections() == 2; }));
+    long long most = 0;
+    // Sample for two seconds while eight checks compete for two connections.
+    poll_until([&] {
+        most = std::max(most, connections());
+        return false;
+    }, 2s);
+    CHECK(most == 2);
+    const auto text = http_get(daemon.port(), "/metrics").body;
+    const auto idle = metric_value(text, "invariantd_database_connections{database=\"pg\",state=\"idle\"}");
+    const auto busy = metric_value(text, "invariantd_database_connections{database=\"pg\",state=\"busy\"}");
+    REQUIRE(idle);
+    REQUIRE(busy);
+    CHECK(*idle + *busy <= 2);
+}
+
+TEST_CASE("postgres: 50 slow checks on one database delay neither another database nor /health", "[postgres][daemon]") {
+    std::string checks = "  - { name: fast, module: sql, database: fast, interval: 100ms, params: { mode: scalar, query: \"SELECT 1\" } }\n";
+    for (int i = 0; i < 50; ++i) {
+        checks += "  - { name: slow_" + std::to_string(i) +
+                  ", module: sql, database: slow, interval: 1h, timeout: 60s, params: { query: \"SELECT pg_sleep(1) AS isolation_test\" } }\n";
+    }
+    temp_dir dir;
+    const auto config = dir.write("invariantd.yaml",
+                                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\ndatabases:\n"
+                                  "  slow: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN}\", max_connections: 2 }\n"
+                                  "  fast: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN2}\", max_connections: 1 }\n"
+                                  "checks:\n" + checks);
+    daemon_process daemon(config, (dir.path() / "daemon.log").string());
+    const auto runs_of_fast = [&] {
+        return metric_value(http_get(daemon.port(), "/metrics").body,
+                            "invariantd_check_runs_total{check=\"fast\",outcome=\"ok\"}").value_or(0);
+    };
+    REQUIRE(poll_until([&] { return runs_of_fast() >= 1; }));
+    const double before = runs_of_fast();
+    // While the slow database works through 50 one-second sleeps two at a time (25 s), the
+    // fast database keeps its 100 ms rhythm and /health answers at once.
+    // (Generous bounds: this runs under ASan beside other tests; the benchmark measures precisely.)
+    CHECK(poll_until([&] { return runs_of_fast() >= before + 10; }, 10s));
+    INFO("fast runs: " << before << " -> " << runs_of_fast());
+    // ...and the slow database really was busy meanwhile.
+    CHECK(poll_until([] {
+        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%isolation_test%' "
+                                   "AND state = 'active' AND application_name = 'invariantd'") >= 1;
+    }));
+    for (int i = 0; i < 10; ++i) {
+        const auto started = steady_clock::now();
+        CHECK(http_get(daemon.port(), "/health").status == 200);
+        CHECK(steady_clock::now() - started < 1s);
+    }
+}
+
+TEST_CASE("postgres: passwords never reach logs, the API or error messages", "[postgres][secrets]") {
+    const std::string password = std::getenv("INVARIANTD_TEST_PG_PASSWORD");
+    const std::string wrong = "wrong-pw-5e1d0c";
+    const std::string good_dsn = pg_dsn();
+    std::string bad_dsn = good_dsn;
+    bad_dsn.replace(bad_dsn.find(password), password.size(), wrong);
+    temp_dir dir;
+    const auto config = dir.write(
+        "invariantd.yaml",
+        "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\ndatabases:\n"
+        "  good: { driver: postgres, dsn: \"${GOOD_DSN}\" }\n"
+        "  bad: { driver: postgres, dsn: \"postgresql://invariantd_test:" + wrong + "@127.0.0.1:" +
+            std::getenv("INVARIANTD_TEST_PG_PORT") + "/invariantd_test\" }\n"
+        "checks:\n"
+        "  - { name: good_check, module: sql, database: good, interval: 200ms, params: { query: \"SELECT 1\" } }\n"
+        "  - { name: bad_check, module: sql, database: bad, interval: 200ms, params: { query: \"SELECT 1\" } }\n");
+    daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"GOOD_DSN", good_dsn}});
+    REQUIRE(poll_until([&] { return http_get(daemon.port(), "/health").status == 503; }));
+    const auto health = http_get(daemon.port(), "/health").body;
+    const auto checks = http_get(daemon.port(), "/api/v1/checks").body;
+    const auto bad_check = http_get(daemon.port(), "/api/v1/checks/bad_check").body;
+    const auto page = http_get(daemon.port(), "/").body;
+    const auto validate = run_command({daemon_binary(), "validate", "-c", config}, {}, {{"GOOD_DSN", good_dsn}});
+    const auto once = run_command({daemon_binary(), "once", "-c", config, "--json"}, {}, {{"GOOD_DSN", good_dsn}});
+    CHECK(nlohmann::json::parse(bad_check)["error"].get<std::string>().find("password authentication failed") !=
+          std::string::npos);
+    for (const auto& text : {daemon.log(), health, checks, bad_check, page, validate.out + validate.err, once.out + once.err}) {
+        CHECK(text.find(password) == std::string::npos);
+        CHECK(text.find(wrong) == std::string::npos);
+    }
+}

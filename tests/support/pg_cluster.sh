@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster for tests and benchmarks.
+#   pg_cluster.sh start DIR   initdb into DIR, start on a free port on 127.0.0.1, create a
+#                             password-authenticated login role and its database, and print
+#                             `export` lines for INVARIANTD_TEST_PG_DSN and friends
+#   pg_cluster.sh stop DIR    stop the cluster and remove DIR
+# As root, every server command runs as the `postgres` user (initdb refuses root).
+set -euo pipefail
+command=${1:?usage: pg_cluster.sh start|stop DIR}
+dir=${2:?usage: pg_cluster.sh start|stop DIR}
+bin=/usr/lib/postgresql/15/bin
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$command" in
+start)
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  as_owner sh -c "umask 077; printf '%s\n' '$password' > '$dir/pwfile'"
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --pwfile="$dir/pwfile" -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  started=
+  for _ in $(seq 1 20); do
+    port=$((20000 + RANDOM % 40000))
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+         start >/dev/null 2>&1; then
+      started=1
+      break
+    fi
+  done
+  [ -n "$started" ] || { echo "pg_cluster: could not start PostgreSQL" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
+  as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
+CREATE ROLE invariantd_test LOGIN CREATEDB PASSWORD '$password';
+CREATE DATABASE invariantd_test OWNER invariantd_test;
+CREATE DATABASE invariantd_test2 OWNER invariantd_test;
+SQL
+  ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\""
+  if [ "$(id -u)" -eq 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
+  echo "export INVARIANTD_TEST_PG_DSN='host=127.0.0.1 port=$port dbname=invariantd_test user=invariantd_test password=$password'"
+  echo "export INVARIANTD_TEST_PG_DSN2='host=127.0.0.1 port=$port dbname=invariantd_test2 user=invariantd_test password=$password'"
+  echo "export INVARIANTD_TEST_PG_PASSWORD='$password'"
+  echo "export INVARIANTD_TEST_PG_PORT='$port'"
+  echo "export INVARIANTD_TEST_PG_CTL='$ctl'"
+  ;;
+stop)
+  if [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; fi
+  rm -rf "$dir"
+  ;;
+*)
+  echo "usage: pg_cluster.sh start|stop DIR" >&2
+  exit 64
+  ;;
+esac
