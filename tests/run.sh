@@ -16,7 +16,8 @@ cmake --build "build/$preset" -j"$jobs"
 # A throwaway PostgreSQL 15 cluster for the database tests, always stopped on exit.
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-pg.XXXXXX")
 trap './tests/support/pg_cluster.sh stop "$pg_dir"' EXIT
-eval "$(./tests/support/pg_cluster.sh start "$pg_dir")"
+pg_env=$(./tests/support/pg_cluster.sh start "$pg_dir")  # fails the script if the cluster cannot start
+eval "$pg_env"
 
 # Child processes (the daemon under test) inherit these; leaks fail the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
