@@ -1,6 +1,10 @@
 // The PostgreSQL driver against the real PostgreSQL 15 cluster started by tests/run.sh.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include "daemon/db/postgres_database.hpp"
@@ -217,4 +221,30 @@ TEST_CASE("postgres: passwords never reach logs, the API or error messages", "[p
         CHECK(text.find(password) == std::string::npos);
         CHECK(text.find(wrong) == std::string::npos);
     }
+}
+
+TEST_CASE("postgres: a server that stops answering is cancelled from the client and the connection dropped",
+          "[postgres][safety]") {
+    // Freeze the backend (SIGSTOP) so even its own statement_timeout cannot fire: only the
+    // client-side deadline, PQcancel on a worker thread and discarding the connection help.
+    auto running = std::async(std::launch::async, [] {
+        return run_sql("SELECT pg_sleep(5) AS frozen_backend_test", ", timeout: 1500ms");
+    });
+    long long pid = 0;
+    REQUIRE(poll_until([&] {
+        const auto pids = pg_column(pg_dsn(), "SELECT pid FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                                              "AND state = 'active' AND query LIKE '%frozen_backend_test%'");
+        if (pids.empty()) return false;
+        pid = std::stoll(pids.front());
+        return true;
+    }, 5s));
+    REQUIRE(::kill(static_cast<pid_t>(pid), SIGSTOP) == 0);
+    const auto result = running.get();
+    ::kill(static_cast<pid_t>(pid), SIGCONT);
+    CHECK(result.status == checks::run_status::timeout);
+    CHECK(result.error.find("cancelled on the server") != std::string::npos);
+    // Once the backend runs again it sees the cancel and the closed connection and goes away.
+    CHECK(poll_until([&] {
+        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == 0;
+    }, 5s));
 }
