@@ -45,7 +45,7 @@ nlohmann::json validate_mapping(const YAML::Node& node, const std::vector<param_
                 report(present ? node.Mark() : where,
                        fmt::format("missing required parameter '{}'", path));
             }
-            out[spec.name] = spec.kind == param_kind::object && spec.default_value.is_null()
+            out[spec.name] = spec.kind == param_kind::object && spec.default_value.is_null() && !spec.nullable
                                  ? default_params(spec.fields)
                                  : spec.default_value;
             continue;
@@ -177,8 +177,9 @@ nlohmann::json validate_params(const YAML::Node& node, const std::vector<param_s
 nlohmann::json default_params(const std::vector<param_spec>& specs) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& spec : specs) {
-        out[spec.name] = spec.kind == param_kind::object && spec.default_value.is_null() ? default_params(spec.fields)
-                                                                                          : spec.default_value;
+        out[spec.name] = spec.kind == param_kind::object && spec.default_value.is_null() && !spec.nullable
+                             ? default_params(spec.fields)
+                             : spec.default_value;
     }
     return out;
 }

@@ -34,6 +34,8 @@ struct param_spec {
     bool required = false;
     std::string help;
     std::vector<std::string> choices;
+    /// object kind only: absent means null instead of "all field defaults".
+    bool nullable = false;
     std::vector<param_spec> fields;
 };
 

@@ -2,25 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "checks/sql_text.hpp"
+#include "checks/module_support.hpp"
 
 namespace invariantd::checks {
-namespace {
-
-nlohmann::ordered_json to_json(const db::value& v) {
-    return std::visit(
-        [](const auto& x) -> nlohmann::ordered_json {
-            using type = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<type, std::nullptr_t>) {
-                return nullptr;
-            } else {
-                return x;
-            }
-        },
-        v);
-}
-
-}  // namespace
 
 const std::vector<param_spec>& sql_module::parameters() const {
     static const std::vector<param_spec> specs{
@@ -60,11 +44,7 @@ asio::awaitable<module_output> sql_module::run(const check_context& context) con
 
     const db::rowset result = co_await context.session.query(query, {}, context.max_samples);
     output.value = static_cast<double>(result.row_count);
-    for (const auto& row : result.rows) {
-        nlohmann::ordered_json sample = nlohmann::ordered_json::object();
-        for (std::size_t c = 0; c < result.columns.size(); ++c) sample[result.columns[c]] = to_json(row[c]);
-        output.samples.push_back(std::move(sample));
-    }
+    output.samples = rows_as_samples(result);
     if (const auto& group = context.params["group_column"]; !group.is_null() && result.row_count > 0) {
         // Grouped in the database, so a query with millions of rows is never shipped whole.
         const std::string grouped = fmt::format(

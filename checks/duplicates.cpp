@@ -1,0 +1,86 @@
+#include "checks/duplicates.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "checks/module_support.hpp"
+#include "checks/unique_index.hpp"
+
+namespace invariantd::checks {
+
+std::string_view duplicates_module::summary() const {
+    return "excess rows: Σ (count − 1) over groups of rows with an equal key, and whether a unique constraint exists";
+}
+
+const std::vector<param_spec>& duplicates_module::parameters() const {
+    static const std::vector<param_spec> specs{
+        {.name = "table", .kind = param_kind::identifier, .default_value = "flex_crew_assignments"},
+        {.name = "key", .kind = param_kind::identifiers,
+         .default_value = nlohmann::json::array({"crew_call_id", "technician_id"}),
+         .help = "columns that must be unique together"},
+        {.name = "id_column", .kind = param_kind::identifier, .default_value = "id", .help = "row id listed in samples"},
+        {.name = "where", .kind = param_kind::sql, .help = "optional trusted SQL fragment limiting the rows"},
+    };
+    return specs;
+}
+
+void duplicates_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&,
+                                 const problem_reporter&) const {}
+
+asio::awaitable<module_output> duplicates_module::run(const check_context& context) const {
+    const auto& p = context.params;
+    const std::string table = quote_identifier(p["table"].get<std::string>());
+    std::vector<std::string> key;
+    for (const auto& column : p["key"]) key.push_back(quote_identifier(column.get<std::string>()));
+    const std::string key_list = fmt::format("{}", fmt::join(key, ", "));
+    const std::string where = p["where"].is_null() ? "" : " WHERE (" + p["where"].get<std::string>() + ")";
+
+    module_output output;
+    const auto figures = co_await context.session.query(
+        fmt::format("SELECT COUNT(*), COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM {} {} GROUP BY {} "
+                    "HAVING COUNT(*) > 1) AS duplicate_groups",
+                    table, where, key_list),
+        {}, 1);
+    output.value = number_at(figures, 1);
+    output.details = {{"duplicate_groups", number_at(figures, 0)}, {"excess_rows", number_at(figures, 1)}};
+
+    bound_values values(context.driver);
+    const std::string unique_sql = unique_index_query(context.driver, p["table"].get<std::string>(), p["key"], values);
+    const auto unique = co_await context.session.query(unique_sql, values.take(), 1);
+    output.details.emplace_back("unique_constraint_present", number_at(unique, 0) > 0 ? 1 : 0);
+
+    if (output.value > 0 && context.max_samples > 0) {
+        const std::string id = quote_identifier(p["id_column"].get<std::string>());
+        const std::string ids = context.driver == "postgres"
+                                    ? fmt::format("string_agg(CAST({0} AS text), ',' ORDER BY {0})", id)
+                                    : fmt::format("group_concat({}, ',')", id);
+        std::string selected;
+        for (std::size_t i = 0; i < key.size(); ++i) selected += fmt::format("{} AS k{}, ", key[i], i);
+        const auto rows = co_await context.session.query(
+            fmt::format("SELECT {}COUNT(*) AS n, {} AS ids FROM {} {} GROUP BY {} HAVING COUNT(*) > 1 "
+                        "ORDER BY COUNT(*) DESC, {} LIMIT {}",
+                        selected, ids, table, where, key_list, key_list, context.max_samples),
+            {}, context.max_samples);
+        for (const auto& row : rows.rows) {
+            nlohmann::ordered_json sample = nlohmann::ordered_json::object();
+            for (std::size_t i = 0; i < key.size(); ++i) sample[p["key"][i].get<std::string>()] = to_json(row[i]);
+            sample["count"] = to_json(row[key.size()]);
+            nlohmann::ordered_json id_list = nlohmann::ordered_json::array();
+            const std::string joined = db::to_string(row[key.size() + 1]);
+            for (std::size_t start = 0; start <= joined.size();) {
+                const auto comma = std::min(joined.find(',', start), joined.size());
+                const std::string one = joined.substr(start, comma - start);
+                if (auto number = db::to_number(db::value(one))) id_list.push_back(static_cast<std::int64_t>(*number));
+                else id_list.push_back(one);
+                start = comma + 1;
+            }
+            sample["ids"] = std::move(id_list);
+            output.samples.push_back(std::move(sample));
+        }
+    }
+    co_return output;
+}
+
+}  // namespace invariantd::checks
