@@ -26,22 +26,36 @@ TEST_CASE("the demo worlds carry the runbooks' planted violations", "[demo]") {
     std::map<std::string, nlohmann::json> by_name;
     for (const auto& check : report["checks"]) by_name[check["name"]] = check;
 
+    REQUIRE(by_name.size() == 9);
     // Runbook 000: event 221 is 4 short (Bartender 1/3, Banquet Server/Runner 0/2), event
     // 224 is 2 short; the draft and the completed event do not count.
-    CHECK(by_name["shift_coverage"]["value"] == 6);
-    CHECK(by_name["understaffed_requirements"]["value"] == 3);
-    const auto& worst = by_name["understaffed_requirements"]["samples"][0];
+    const auto& shifts = by_name["shift_coverage"];
+    CHECK(shifts["value"] == 6);
+    CHECK(shifts["details"]["events_affected"] == 2);
+    CHECK(shifts["details"]["orphaned_shifts"] == 2);
+    const auto& worst = shifts["samples"][0];
     CHECK(worst["event_id"] == 221);
     CHECK(worst["title"] == "Downtown Concert After-Party");
     CHECK(worst["role"] == "Bartender");
     CHECK(worst["needed"] == 3);
     CHECK(worst["actual"] == 1);
-    CHECK(by_name["orphaned_shifts"]["value"] == 2);
+    // Runbook 001: groups of 2 and 3, no constraint; 1 failed sync in 14 within the hour.
+    CHECK(by_name["crew_assignment_duplicates"]["value"] == 3);
+    CHECK(by_name["crew_assignment_duplicates"]["details"]["unique_constraint_present"] == 0);
+    CHECK(by_name["crew_sync_failure_rate"]["details"]["syncs_total"] == 14);
+    CHECK(by_name["crew_sync_failure_rate"]["details"]["syncs_failed"] == 1);
+    CHECK(by_name["crew_sync_failure_rate"]["details"]["slow_syncs"] == 2);
     // Runbook 002: 606999 has no Supervisor; 608001's Supervisor is not scheduled.
-    CHECK(by_name["core_without_supervisor"]["value"] == 1);
-    CHECK(by_name["core_without_supervisor"]["samples"][0]["event_number"] == "606999");
-    CHECK(by_name["supervisor_unscheduled"]["value"] == 1);
-    CHECK(by_name["supervisor_unscheduled"]["samples"][0]["event_number"] == "608001");
+    CHECK(by_name["core_supervisor_pairing"]["value"] == 1);
+    CHECK(by_name["core_supervisor_pairing"]["samples"][0]["event_number"] == "606999");
+    CHECK(by_name["core_supervisor_pairing"]["samples"][1]["event_number"] == "608001");
+    // Runbook 003.
+    CHECK(by_name["audit_orphans"]["value"] == 3);
+    CHECK(by_name["stuck_scans"]["value"] == 2);
+    CHECK(by_name["active_sessions_per_location"]["value"] == 1);
+    // Runbook 004.
+    CHECK(by_name["server_id_coverage"]["value"] == 96);
+    CHECK(by_name["sales_without_user"]["value"] == 1);
     for (const auto& [name, check] : by_name) {
         INFO(name);
         CHECK(check["outcome"] == "violation");
