@@ -44,37 +44,44 @@ asio::awaitable<module_output> event_pairing_module::run(const check_context& co
     const bool postgres = context.driver == "postgres";
     const std::string contains = postgres ? "strpos(lower(e.{name}), lower({marker})) > 0"
                                           : "instr(lower(e.{name}), lower({marker})) > 0";
-    const std::string start = "(SELECT MIN(s.{start}) FROM {s_table} s WHERE s.{s_ref} = e.{ref})";
 
     bound_values values(context.driver);
+    // Events carrying a marker, with their event number and first scheduled start. Schedules
+    // are aggregated once (GROUP BY) and joined, never looked up per event.
     auto marked = [&](const std::string& marker) {
         return fmt::format(
-            fmt::runtime("SELECT e.{ref} AS ref, e.{name} AS name, substr(e.{name}, 1, {n}) AS number, " + start +
-                         " AS starts_at FROM {e_table} e WHERE " + contains),
+            fmt::runtime("SELECT e.{ref} AS ref, e.{name} AS name, substr(e.{name}, 1, {n}) AS number, st.starts_at "
+                         "FROM {e_table} e LEFT JOIN starts st ON st.ref = e.{ref} WHERE " + contains),
             fmt::arg("ref", q(e["ref"])), fmt::arg("name", q(e["name"])), fmt::arg("n", p["number_length"].get<std::int64_t>()),
-            fmt::arg("start", q(s["start"])), fmt::arg("s_table", q(s["table"])), fmt::arg("s_ref", q(s["ref"])),
             fmt::arg("e_table", q(e["table"])), fmt::arg("marker", values.bind(p[marker].get<std::string>())));
     };
+    const std::string starts = fmt::format("SELECT s.{0} AS ref, MIN(s.{1}) AS starts_at FROM {2} s GROUP BY s.{0}",
+                                           q(s["ref"]), q(s["start"]), q(s["table"]));
     const std::string core = marked("core_marker");
     const std::string supervisor = marked("supervisor_marker");
-    const std::string misaligned =
-        postgres ? fmt::format("NOT EXISTS (SELECT 1 FROM supervisor v WHERE v.number = c.number AND v.starts_at = "
-                               "c.starts_at + CAST({} AS double precision) * interval '1 second')",
+    // CORE events whose Supervisor starts exactly `offset` later: a join on the event number
+    // (hash join), then the time comparison within each number's few rows.
+    const std::string aligned =
+        postgres ? fmt::format("SELECT DISTINCT c.ref FROM core c JOIN supervisor v ON v.number = c.number "
+                               "WHERE v.starts_at = c.starts_at + CAST({} AS double precision) * interval '1 second'",
                                values.bind(seconds_param(p, "offset")))
-                 : fmt::format("NOT EXISTS (SELECT 1 FROM supervisor v WHERE v.number = c.number AND abs({} - {} - {}) < 0.5)",
+                 : fmt::format("SELECT DISTINCT c.ref FROM core c JOIN supervisor v ON v.number = c.number "
+                               "WHERE abs({} - {} - {}) < 0.5",
                                epoch_of(context.driver, "v.starts_at"), epoch_of(context.driver, "c.starts_at"),
                                values.bind(seconds_param(p, "offset")));
     // One row per CORE event with what is wrong with it, if anything. A CORE event that is
     // unscheduled counts nowhere, whatever its Supervisor does.
     const std::string classified = fmt::format(
-        "WITH core AS ({}), supervisor AS ({}), classified AS ("
+        "WITH starts AS ({}), core AS ({}), supervisor AS ({}), "
+        "supervisors AS (SELECT number, COUNT(starts_at) AS scheduled FROM supervisor GROUP BY number), "
+        "aligned AS ({}), classified AS ("
         "SELECT c.number, c.name, CASE "
-        "WHEN NOT EXISTS (SELECT 1 FROM supervisor v WHERE v.number = c.number) THEN 'no_supervisor' "
+        "WHEN sv.number IS NULL THEN 'no_supervisor' "
         "WHEN c.starts_at IS NULL THEN NULL "
-        "WHEN NOT EXISTS (SELECT 1 FROM supervisor v WHERE v.number = c.number AND v.starts_at IS NOT NULL) "
-        "THEN 'supervisor_unscheduled' "
-        "WHEN {} THEN 'misaligned' ELSE NULL END AS problem FROM core c) ",
-        core, supervisor, misaligned);
+        "WHEN sv.scheduled = 0 THEN 'supervisor_unscheduled' "
+        "WHEN a.ref IS NULL THEN 'misaligned' ELSE NULL END AS problem "
+        "FROM core c LEFT JOIN supervisors sv ON sv.number = c.number LEFT JOIN aligned a ON a.ref = c.ref) ",
+        starts, core, supervisor, aligned);
     const auto bound = values.take();
     const auto figures = co_await context.session.query(
         classified + "SELECT COUNT(*), COALESCE(SUM(CASE WHEN problem = 'no_supervisor' THEN 1 ELSE 0 END), 0), "
