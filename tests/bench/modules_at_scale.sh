@@ -8,6 +8,7 @@
 # runbook's per-requirement approach (one count query per requirement), timed on a sample
 # and extrapolated.
 set -euo pipefail
+trap 'echo "modules_at_scale.sh: failed at line $LINENO" >&2' ERR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 scale=${1:-1}
@@ -61,7 +62,9 @@ CREATE INDEX scans_rack ON scans (rack_id);
 CREATE INDEX scans_pending ON scans (created_at) WHERE synced_at IS NULL;
 
 CREATE TABLE flex_crew_assignments (id bigserial PRIMARY KEY, crew_call_id int, technician_id int);
-INSERT INTO flex_crew_assignments (crew_call_id, technician_id) SELECT g / 10, g % 10 + CASE WHEN g % 5000 = 0 THEN -1 ELSE 0 END
+-- every 5000th row repeats the previous row's pair: the sync race
+INSERT INTO flex_crew_assignments (crew_call_id, technician_id)
+SELECT (g - CASE WHEN g % 5000 = 0 THEN 1 ELSE 0 END) / 10, (g - CASE WHEN g % 5000 = 0 THEN 1 ELSE 0 END) % 10
 FROM generate_series(1, $assignments) g;
 CREATE INDEX crew_key ON flex_crew_assignments (crew_call_id, technician_id);
 CREATE TABLE sales (id bigserial PRIMARY KEY, server_id int, created_at timestamptz);
@@ -80,7 +83,8 @@ CREATE TABLE schedules (id serial PRIMARY KEY, event_ref_num int, schedule_datet
 INSERT INTO schedules (event_ref_num, schedule_datetime) SELECT g, timestamp '2025-10-14 10:00' + (g % 2) * interval '2 hours'
 FROM generate_series(1, $(n 200000)) g WHERE g % 97 <> 0;
 CREATE INDEX schedules_ref ON schedules (event_ref_num);
-VACUUM ANALYZE;
+VACUUM ANALYZE events, event_skill_requirements, shifts, audit_sessions, racks, scans, flex_crew_assignments, sales,
+  flex_sync_log, pairing_events, schedules;
 SQL
 
 cat > "$work/bench.yaml" <<YAML
@@ -116,7 +120,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 daemon_ms() {  # $1 check → median duration in ms
   for _ in $(seq 1 "$runs"); do
     curl -s -X POST "localhost:$port/api/v1/checks/$1/run?wait=1" \
-      | grep -o '"duration_seconds":[0-9.e-]*' | cut -d: -f2 | awk '{printf "%.1f\n", $1 * 1000}'
+      | { grep -o '"duration_seconds":[0-9.e-]*' || true; } | cut -d: -f2 | awk '{printf "%.1f\n", $1 * 1000}'
   done | median
 }
 psql_ms() {  # $1 file with the statements → median total ms over RUNS runs
@@ -126,8 +130,8 @@ psql_ms() {  # $1 file with the statements → median total ms over RUNS runs
   done | median
 }
 plan() {  # $1 statement → index use in its plan
-  psql_q -c "EXPLAIN $1" | grep -o -E '(Index Only Scan|Index Scan|Bitmap Index Scan) using [a-z_]+|Seq Scan on [a-z_]+' \
-    | sort | uniq | paste -sd ',' | sed 's/,/, /g'
+  psql_q -c "EXPLAIN $1" | grep -o -E '(Index Only Scan|Index Scan) using [a-z_]+|Bitmap Index Scan on [a-z_]+|Seq Scan on [a-z_]+' \
+    | sort | uniq | paste -sd ',' | sed 's/,/, /g' || true
 }
 
 W="WITH shift_counts AS (SELECT s.event_skill_requirement_id AS requirement_id, COUNT(*) AS actual FROM shifts s WHERE s.event_skill_requirement_id IS NOT NULL GROUP BY 1), gaps AS (SELECT e.id AS event_id, e.title, r.id AS requirement_id, r.skill_name AS role, r.needed_workers AS needed, COALESCE(c.actual, 0) AS actual FROM event_skill_requirements r JOIN events e ON e.id = r.event_id LEFT JOIN shift_counts c ON c.requirement_id = r.id WHERE e.status IN ('published', 'active'))"
@@ -164,7 +168,7 @@ SQL
 rows=""
 for check in shift_coverage orphans backlog duplicates coverage sync_failure_rate event_pairing; do
   echo "measuring $check..." >&2
-  value=$(curl -s -X POST "localhost:$port/api/v1/checks/$check/run?wait=1" | grep -o '"value":[0-9.e-]*' | head -1 | cut -d: -f2)
+  value=$(curl -s -X POST "localhost:$port/api/v1/checks/$check/run?wait=1" | { grep -o '"value":[0-9.e-]*' || true; } | head -1 | cut -d: -f2)
   d=$(daemon_ms "$check")
   p=$(psql_ms "$work/$check.sql")
   ratio=$(awk -v d="$d" -v p="$p" 'BEGIN {printf "%.2f", d / p}')
