@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the runbook modules on PostgreSQL at production-like scale (issue #4).
-#   ./tests/bench/modules_at_scale.sh [SCALE]     SCALE 1 = 1 M requirements / 3 M shifts /
-#                                                 5 M scans (the issue's floor); 0.1 for a quick run
+#   ./tests/bench/modules_at_scale.sh [SCALE]     SCALE 1 = 1.02 M requirements / 3.02 M shifts /
+#                                                 5 M scans (above the issue's floor); 0.1 for a quick run
 # For every module: the daemon's check duration (median of RUNS runs through
 # POST /api/v1/checks/NAME/run?wait=1) against the same statements hand-written in psql
 # (median total of RUNS runs), and the plan's index use. For shift_coverage also the
@@ -14,7 +14,7 @@ cd "$repo"
 scale=${1:-1}
 runs=${RUNS:-5}
 n() { awk -v s="$scale" -v x="$1" 'BEGIN {printf "%d", s * x}'; }
-events=$(n 200000); requirements=$(n 1000000); scans=$(n 5000000); racks=$(n 500000)
+events=$(n 200000); requirements=$(n 1020000); scans=$(n 5000000); racks=$(n 500000)
 assignments=$(n 1000000); sales=$(n 2000000); syncs=$(n 500000)
 
 ./deploy/install-deps.sh
@@ -105,6 +105,15 @@ checks:
     module: event_pairing
     database: pg
     params: { events: { table: pairing_events } }
+  - name: schema
+    module: schema
+    database: pg
+    params:
+      expectations:
+        - unique: { table: flex_crew_assignments, columns: [crew_call_id, technician_id] }
+        - index: { table: scans, name: scans_pending }
+        - rls_enabled: sales
+        - foreign_key: { table: scans, column: rack_id, on_delete: CASCADE }
 YAML
 "$binary" run -c "$work/bench.yaml" > "$work/daemon.log" 2>&1 &
 daemon_pid=$!
@@ -165,8 +174,15 @@ $P SELECT COUNT(*), SUM(CASE WHEN problem = 'no_supervisor' THEN 1 ELSE 0 END), 
 $P SELECT number, name, problem FROM classified WHERE problem IS NOT NULL ORDER BY problem, number LIMIT 10;
 SQL
 
+cat > "$work/schema.sql" <<'SQL'
+SELECT COUNT(*) FROM pg_index i WHERE i.indrelid = to_regclass('"flex_crew_assignments"') AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 2 AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY((i.indkey::int2[])[0:i.indnkeyatts - 1])) = CAST('{crew_call_id,technician_id}' AS text[]);
+SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass('"scans"') AND c.relname = 'scans_pending';
+SELECT COUNT(*) FROM pg_class WHERE oid = to_regclass('"sales"') AND relrowsecurity;
+SELECT COUNT(*) FROM pg_constraint con WHERE con.conrelid = to_regclass('"scans"') AND con.contype = 'f' AND cardinality(con.conkey) = 1 AND (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = con.conrelid AND a.attnum = con.conkey[1]) = 'rack_id' AND con.confdeltype = 'c';
+SQL
+
 rows=""
-for check in shift_coverage orphans backlog duplicates coverage sync_failure_rate event_pairing; do
+for check in shift_coverage orphans backlog duplicates coverage sync_failure_rate event_pairing schema; do
   echo "measuring $check..." >&2
   value=$(curl -s -X POST "localhost:$port/api/v1/checks/$check/run?wait=1" | { grep -o '"value":[0-9.e-]*' || true; } | head -1 | cut -d: -f2)
   d=$(daemon_ms "$check")
