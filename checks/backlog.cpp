@@ -23,8 +23,6 @@ const std::vector<param_spec>& backlog_module::parameters() const {
     return specs;
 }
 
-void backlog_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&, const problem_reporter&) const {}
-
 asio::awaitable<module_output> backlog_module::run(const check_context& context) const {
     const auto& p = context.params;
     const std::string age = quote_identifier(p["age_column"].get<std::string>());

@@ -9,8 +9,6 @@ public:
     std::string_view name() const override { return "backlog"; }
     std::string_view summary() const override;
     const std::vector<param_spec>& parameters() const override;
-    void validate(const nlohmann::json& params, std::string_view driver, const YAML::Mark& where,
-                  const problem_reporter& report) const override;
     asio::awaitable<module_output> run(const check_context& context) const override;
 };
 

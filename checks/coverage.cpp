@@ -21,8 +21,6 @@ const std::vector<param_spec>& coverage_module::parameters() const {
     return specs;
 }
 
-void coverage_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&, const problem_reporter&) const {}
-
 asio::awaitable<module_output> coverage_module::run(const check_context& context) const {
     const auto& p = context.params;
     bound_values values(context.driver);

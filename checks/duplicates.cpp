@@ -26,9 +26,6 @@ const std::vector<param_spec>& duplicates_module::parameters() const {
     return specs;
 }
 
-void duplicates_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&,
-                                 const problem_reporter&) const {}
-
 asio::awaitable<module_output> duplicates_module::run(const check_context& context) const {
     const auto& p = context.params;
     const std::string table = quote_identifier(p["table"].get<std::string>());

@@ -27,8 +27,6 @@ const std::vector<param_spec>& orphans_module::parameters() const {
     return specs;
 }
 
-void orphans_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&, const problem_reporter&) const {}
-
 asio::awaitable<module_output> orphans_module::run(const check_context& context) const {
     const auto& p = context.params;
     const std::string id = quote_identifier(p["id_column"].get<std::string>());

@@ -34,9 +34,6 @@ const std::vector<param_spec>& shift_coverage_module::parameters() const {
     return specs;
 }
 
-void shift_coverage_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&,
-                                     const problem_reporter&) const {}
-
 asio::awaitable<module_output> shift_coverage_module::run(const check_context& context) const {
     const auto& p = context.params;
     const auto q = [](const nlohmann::json& name) { return quote_identifier(name.get<std::string>()); };

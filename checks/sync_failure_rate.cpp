@@ -28,9 +28,6 @@ const std::vector<param_spec>& sync_failure_rate_module::parameters() const {
     return specs;
 }
 
-void sync_failure_rate_module::validate(const nlohmann::json&, std::string_view, const YAML::Mark&,
-                                        const problem_reporter&) const {}
-
 asio::awaitable<module_output> sync_failure_rate_module::run(const check_context& context) const {
     const auto& p = context.params;
     const std::string table = quote_identifier(p["table"].get<std::string>());
