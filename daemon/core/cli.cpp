@@ -16,6 +16,7 @@
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/status_json.hpp"
+#include "daemon/core/summary_template.hpp"
 
 namespace invariantd {
 namespace {
@@ -192,7 +193,12 @@ int command_once(const options& opts) {
             any_violation = true;
         }
         if (opts.json) {
-            report.push_back(once_result_to_json(check, result, outcome));
+            auto entry = once_result_to_json(check, result, outcome);
+            // The alert that would fire (its `for` and notifications aside) — issue #5 sends it.
+            entry["summary"] = outcome == "violation" ? nlohmann::ordered_json(render_summary(check, result.output))
+                                                      : nlohmann::ordered_json(nullptr);
+            entry["severity"] = check.alert.severity;
+            report.push_back(std::move(entry));
             continue;
         }
         const std::string condition = check.alert.when ? " (alert when " + check.alert.when->to_string() + ")" : "";
@@ -207,6 +213,8 @@ int command_once(const options& opts) {
         for (const auto& [name, value] : result.output.details)
             std::cout << fmt::format("          {} = {}\n", name, config::format_number(value));
         if (outcome == "violation") {
+            std::cout << fmt::format("          would fire ({}): {}\n", check.alert.severity,
+                                     render_summary(check, result.output));
             for (const auto& sample : result.output.samples) std::cout << "          - " << sample.dump() << '\n';
         }
     }

@@ -14,6 +14,7 @@
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/http_routes.hpp"
 #include "daemon/core/status_json.hpp"
+#include "daemon/core/summary_template.hpp"
 
 #ifndef INVARIANTD_VERSION
 #define INVARIANTD_VERSION "0.0.0"
@@ -245,7 +246,10 @@ nlohmann::ordered_json daemon_app::alerts_json() const {
                              {"state", to_string(state)},
                              {"severity", task->config().alert.severity},
                              {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
-                             {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr}};
+                             {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr},
+                             {"summary", status.last_good ? render_summary(task->config(), status.last_good->output)
+                                                          : std::string()},
+                             {"runbook_url", task->config().alert.runbook_url}};
         if (auto since = status.alert.active_since()) alert["active_since"] = format_rfc3339(*since);
         alerts.push_back(std::move(alert));
     }

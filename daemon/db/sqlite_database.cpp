@@ -179,6 +179,9 @@ sqlite3* open_read_only(const sqlite_options& options) {
         sqlite3_close_v2(connection);
         throw error(error_kind::unavailable, secret_registry::global().redact(message));
     }
+    // Before anything touches the file: two connections opening a WAL database at once may
+    // meet while the WAL index is initialised, and must wait rather than fail with "locked".
+    sqlite3_busy_timeout(connection, static_cast<int>(options.busy_timeout.count()));
     // query_only also refuses writes to attached or temp databases the read-only flag does
     // not cover; the schema read makes a non-database file fail here, not in a check.
     char* message = nullptr;

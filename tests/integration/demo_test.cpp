@@ -33,6 +33,8 @@ TEST_CASE("the demo worlds carry the runbooks' planted violations", "[demo]") {
     CHECK(shifts["value"] == 6);
     CHECK(shifts["details"]["events_affected"] == 2);
     CHECK(shifts["details"]["orphaned_shifts"] == 2);
+    CHECK(shifts["summary"] == "6 shifts missing across 2 events");
+    CHECK(shifts["severity"] == "critical");
     const auto& worst = shifts["samples"][0];
     CHECK(worst["event_id"] == 221);
     CHECK(worst["title"] == "Downtown Concert After-Party");

@@ -63,6 +63,7 @@ TEST_CASE("every endpoint answers with its status and content type", "[http]") {
     REQUIRE(alerts.size() == 1);
     CHECK(alerts[0]["dedup_key"] == "invariantd/missing_server");
     CHECK(alerts[0]["state"] == "firing");
+    CHECK(alerts[0]["summary"] == "missing_server: value 2 (alert when > 0) on pos");
 
     reply = http_get(f.port(), "/");
     CHECK(reply.status == 200);

@@ -1,0 +1,20 @@
+#pragma once
+#include <string>
+
+#include "checks/result.hpp"
+#include "daemon/config/config.hpp"
+
+namespace invariantd {
+
+/// PagerDuty's limit for payload.summary; every receiver gets the same text.
+inline constexpr std::size_t max_summary_length = 1024;
+
+/// Renders a check's alert summary: `{{value}}`, `{{threshold}}`, `{{check}}`, `{{database}}`,
+/// `{{module}}`, `{{severity}}` and `{{details.NAME}}` are replaced (numbers rendered like
+/// Prometheus: 168, 0.07); an unknown placeholder stays as written so a typo is visible in
+/// the page instead of silently vanishing. Without a configured summary the text is
+/// "<check>: value <v> (alert when <condition>) on <database>". At most max_summary_length
+/// bytes, cut on a UTF-8 character boundary with "…".
+std::string render_summary(const config::check_config& check, const checks::module_output& output);
+
+}  // namespace invariantd
