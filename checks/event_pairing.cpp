@@ -63,8 +63,8 @@ asio::awaitable<module_output> event_pairing_module::run(const check_context& co
     // (hash join), then the time comparison within each number's few rows.
     const std::string aligned =
         postgres ? fmt::format("SELECT DISTINCT c.ref FROM core c JOIN supervisor v ON v.number = c.number "
-                               "WHERE v.starts_at = c.starts_at + CAST({} AS double precision) * interval '1 second'",
-                               values.bind(seconds_param(p, "offset")))
+                               "WHERE v.starts_at = c.starts_at + {}",
+                               bind_interval(values, seconds_param(p, "offset")))
                  : fmt::format("SELECT DISTINCT c.ref FROM core c JOIN supervisor v ON v.number = c.number "
                                "WHERE abs({} - {} - {}) < 0.5",
                                epoch_of(context.driver, "v.starts_at"), epoch_of(context.driver, "c.starts_at"),

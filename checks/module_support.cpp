@@ -9,6 +9,12 @@ std::string bound_values::bind(db::value value) {
     return placeholder(driver_, static_cast<int>(values_.size()));
 }
 
+std::string bind_interval(bound_values& values, double seconds) {
+    // An interval value, not `$n * interval '1 second'`: PostgreSQL re-evaluates that product
+    // for every row a bitmap heap scan rechecks (measured: +3 ms over 345 000 rows).
+    return "CAST(" + values.bind(fmt::format("{} seconds", seconds)) + " AS interval)";
+}
+
 std::string epoch_of(std::string_view driver, std::string_view column) {
     if (driver == "postgres") return fmt::format("EXTRACT(EPOCH FROM {})", column);
     return fmt::format("(CASE WHEN typeof({0}) IN ('integer', 'real') THEN {0} "
@@ -22,14 +28,12 @@ std::string epoch_now(std::string_view driver) {
 }
 
 std::string within_last(std::string_view driver, std::string_view column, bound_values& values, double seconds) {
-    if (driver == "postgres")
-        return fmt::format("{} > now() - CAST({} AS double precision) * interval '1 second'", column, values.bind(seconds));
+    if (driver == "postgres") return fmt::format("{} > now() - {}", column, bind_interval(values, seconds));
     return fmt::format("{} > {} - {}", epoch_of(driver, column), epoch_now(driver), values.bind(seconds));
 }
 
 std::string older_than(std::string_view driver, std::string_view column, bound_values& values, double seconds) {
-    if (driver == "postgres")
-        return fmt::format("{} < now() - CAST({} AS double precision) * interval '1 second'", column, values.bind(seconds));
+    if (driver == "postgres") return fmt::format("{} < now() - {}", column, bind_interval(values, seconds));
     return fmt::format("{} < {} - {}", epoch_of(driver, column), epoch_now(driver), values.bind(seconds));
 }
 

@@ -25,6 +25,9 @@ private:
     std::vector<db::value> values_;
 };
 
+/// PostgreSQL: a bound interval of `seconds` ("CAST($n AS interval)").
+std::string bind_interval(bound_values& values, double seconds);
+
 /// `column` as seconds since the Unix epoch. On SQLite it accepts ISO-8601 UTC text (as
 /// SQLAlchemy and Rails write it) and epoch numbers alike.
 std::string epoch_of(std::string_view driver, std::string_view column);
