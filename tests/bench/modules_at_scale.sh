@@ -17,22 +17,7 @@ n() { awk -v s="$scale" -v x="$1" 'BEGIN {printf "%d", s * x}'; }
 events=$(n 200000); requirements=$(n 1020000); scans=$(n 5000000); racks=$(n 500000)
 assignments=$(n 1000000); sales=$(n 2000000); syncs=$(n 500000)
 
-./deploy/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build build/release -j"$(nproc)" --target invariantd >/dev/null
-binary=$repo/build/release/invariantd
-work=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-bench.XXXXXX")
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-pg.XXXXXX")
-daemon_pid=
-cleanup() {
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-  ./tests/support/pg_cluster.sh stop "$pg_dir"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pg_env=$(./tests/support/pg_cluster.sh start "$pg_dir")
-eval "$pg_env"
-export INVARIANTD_TEST_PG_DSN
+. tests/bench/common.sh
 psql_q() { psql "$INVARIANTD_TEST_PG_DSN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 echo "building worlds: $events events, $requirements requirements, ~$((requirements * 3)) shifts, $scans scans..." >&2
@@ -115,16 +100,7 @@ checks:
         - rls_enabled: sales
         - foreign_key: { table: scans, column: rack_id, on_delete: CASCADE }
 YAML
-"$binary" run -c "$work/bench.yaml" > "$work/daemon.log" 2>&1 &
-daemon_pid=$!
-port=
-for _ in $(seq 1 600); do
-  port=$(grep -o 'listening on [^ ]*' "$work/daemon.log" | sed 's/.*://' || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/daemon.log" >&2; exit 1; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+start_daemon "$work/bench.yaml"
 
 daemon_ms() {  # $1 check → median duration in ms
   for _ in $(seq 1 "$runs"); do

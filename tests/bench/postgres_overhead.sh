@@ -12,23 +12,7 @@ cd "$repo"
 rows=${1:-2000000}
 runs=${2:-30}
 
-./deploy/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build build/release -j"$(nproc)" --target invariantd >/dev/null
-binary=$repo/build/release/invariantd
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-bench.XXXXXX")
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/invariantd-pg.XXXXXX")  # not under $work: the postgres user must reach it
-daemon_pid=
-cleanup() {
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-  ./tests/support/pg_cluster.sh stop "$pg_dir"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pg_env=$(./tests/support/pg_cluster.sh start "$pg_dir")  # fails the script if the cluster cannot start
-eval "$pg_env"
-export INVARIANTD_TEST_PG_DSN
+. tests/bench/common.sh
 
 echo "building bench_sales with $rows rows..." >&2
 psql "$INVARIANTD_TEST_PG_DSN" -q -v ON_ERROR_STOP=1 <<SQL
@@ -39,19 +23,6 @@ FROM generate_series(1, $rows) g;
 VACUUM ANALYZE bench_sales;
 SQL
 query="SELECT count(*) FROM bench_sales WHERE server_id IS NULL AND created_at > now() - interval '30 days'"
-
-start_daemon() {  # $1 = config file; sets daemon_pid and port
-  "$binary" run -c "$1" > "$work/daemon.log" 2>&1 &
-  daemon_pid=$!
-  for _ in $(seq 1 100); do
-    port=$(grep -o 'listening on [^ ]*' "$work/daemon.log" | sed 's/.*://' || true)
-    [ -n "$port" ] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start" >&2; cat "$work/daemon.log" >&2; exit 1
-}
-stop_daemon() { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # --- 1. check overhead ---------------------------------------------------------------
 cat > "$work/overhead.yaml" <<YAML
