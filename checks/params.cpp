@@ -31,9 +31,8 @@ nlohmann::json validate_mapping(const YAML::Node& node, const std::vector<param_
             const std::string key = item.first.Scalar();
             const auto spec = std::find_if(specs.begin(), specs.end(), [&](const param_spec& s) { return s.name == key; });
             if (spec == specs.end()) {
-                std::string message = fmt::format("unknown parameter '{}{}'", prefix.empty() ? "" : prefix + ".", key);
-                if (auto hint = closest_match(key, known)) message += fmt::format(" (did you mean '{}'?)", *hint);
-                report(item.first.Mark(), message);
+                report(item.first.Mark(), fmt::format("unknown parameter '{}{}'{}", prefix.empty() ? "" : prefix + ".",
+                                                      key, did_you_mean(key, known)));
             }
         }
     }

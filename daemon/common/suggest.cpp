@@ -34,4 +34,9 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
     return best;
 }
 
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+    const auto hint = closest_match(word, candidates);
+    return hint ? " (did you mean '" + *hint + "'?)" : std::string();
+}
+
 }  // namespace invariantd

@@ -11,4 +11,8 @@ namespace invariantd {
 /// "unknown key 'intervall' (did you mean 'interval'?)".
 std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+/// " (did you mean 'x'?)" when closest_match finds a candidate, "" otherwise: the suffix every
+/// "unknown ..." message carries.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace invariantd

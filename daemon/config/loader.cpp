@@ -56,9 +56,7 @@ public:
                 error(item.first.Mark(), fmt::format("duplicate key '{}' (first at line {})", key, it->second));
             }
             if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-                std::string message = fmt::format("unknown key '{}' in {}", key, what);
-                if (auto hint = closest_match(key, allowed)) message += fmt::format(" (did you mean '{}'?)", *hint);
-                error(item.first.Mark(), message);
+                error(item.first.Mark(), fmt::format("unknown key '{}' in {}{}", key, what, did_you_mean(key, allowed)));
             }
         }
         return true;
@@ -125,9 +123,8 @@ public:
         auto value = text(node, key);
         if (!value) return std::nullopt;
         if (std::find(choices.begin(), choices.end(), *value) != choices.end()) return value;
-        std::string message = fmt::format("'{}' must be one of {}, got '{}'", key, fmt::join(choices, "|"), *value);
-        if (auto hint = closest_match(*value, choices)) message += fmt::format(" (did you mean '{}'?)", *hint);
-        error(node.Mark(), message);
+        error(node.Mark(), fmt::format("'{}' must be one of {}, got '{}'{}", key, fmt::join(choices, "|"), *value,
+                                       did_you_mean(*value, choices)));
         return std::nullopt;
     }
 
@@ -444,10 +441,7 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
                 check.module = *value;
                 module = checks::find_module(*value);
                 if (module == nullptr) {
-                    std::string message = fmt::format("{}: unknown module '{}'", where, *value);
-                    if (auto hint = closest_match(*value, module_names))
-                        message += fmt::format(" (did you mean '{}'?)", *hint);
-                    r.error(module_node.Mark(), message);
+                    r.error(module_node.Mark(), fmt::format("{}: unknown module '{}'{}", where, *value, did_you_mean(*value, module_names)));
                 }
             }
         } else {
@@ -463,10 +457,8 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
                     if (db.name == *value) database = &db;
                 }
                 if (database == nullptr) {
-                    std::string message = fmt::format("{}: undefined database '{}'", where, *value);
-                    if (auto hint = closest_match(*value, database_names))
-                        message += fmt::format(" (did you mean '{}'?)", *hint);
-                    r.error(db_node.Mark(), message);
+                    r.error(db_node.Mark(),
+                            fmt::format("{}: undefined database '{}'{}", where, *value, did_you_mean(*value, database_names)));
                 }
             }
         } else {
@@ -479,10 +471,8 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
             if (std::find(receiver_names.begin(), receiver_names.end(), receiver) == receiver_names.end()) {
                 const auto alert_node = item["alert"];
                 const auto receivers_node = alert_node ? alert_node["receivers"] : YAML::Node();
-                std::string message = fmt::format("{}: undefined receiver '{}'", where, receiver);
-                if (auto hint = closest_match(receiver, receiver_names))
-                    message += fmt::format(" (did you mean '{}'?)", *hint);
-                r.error(receivers_node ? receivers_node.Mark() : item.Mark(), message);
+                r.error(receivers_node ? receivers_node.Mark() : item.Mark(),
+                        fmt::format("{}: undefined receiver '{}'{}", where, receiver, did_you_mean(receiver, receiver_names)));
             }
         }
 

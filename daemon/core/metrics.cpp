@@ -26,6 +26,23 @@ void remove_all(prometheus::Family<T>& family, std::map<std::string, T*>& series
     series.clear();
 }
 
+/// Makes `series` hold exactly `values` (label `key_label` = name): gauges are reused by name,
+/// created for new names, and removed for names no longer reported (healthy again).
+void replace_series(prometheus::Family<prometheus::Gauge>& family, std::map<std::string, prometheus::Gauge*>& series,
+                    const std::string& owner_label, const std::string& owner, const std::string& key_label,
+                    const std::vector<std::pair<std::string, double>>& values) {
+    std::map<std::string, prometheus::Gauge*> kept;
+    for (const auto& [name, value] : values) {
+        auto found = series.find(name);
+        prometheus::Gauge* gauge = found != series.end() ? found->second : &family.Add({{owner_label, owner}, {key_label, name}});
+        if (found != series.end()) series.erase(found);
+        gauge->Set(value);
+        kept.emplace(name, gauge);
+    }
+    remove_all(family, series);
+    series = std::move(kept);
+}
+
 }  // namespace
 
 const char* to_string(run_outcome outcome) {
@@ -106,17 +123,7 @@ void daemon_metrics::record_run(const std::string& check, const checks::check_re
     s.last_success->Set(started);
     s.value->Set(result.output.value);
 
-    std::map<std::string, prometheus::Gauge*> details;
-    for (const auto& [name, value] : result.output.details) {
-        auto found = s.details.find(name);
-        prometheus::Gauge* gauge = found != s.details.end() ? found->second
-                                                            : &check_detail_.Add({{"check", check}, {"detail", name}});
-        if (found != s.details.end()) s.details.erase(found);
-        gauge->Set(value);
-        details.emplace(name, gauge);
-    }
-    remove_all(check_detail_, s.details);  // figures the module no longer reports
-    s.details = std::move(details);
+    replace_series(check_detail_, s.details, "check", check, "detail", result.output.details);
 
     auto groups = result.output.breakdown;
     if (groups.size() > max_breakdown) {
@@ -124,18 +131,9 @@ void daemon_metrics::record_run(const std::string& check, const checks::check_re
                           [](const auto& a, const auto& b) { return a.value > b.value; });
         groups.resize(max_breakdown);
     }
-    std::map<std::string, prometheus::Gauge*> breakdown;
-    for (const auto& entry : groups) {
-        auto found = s.breakdown.find(entry.group);
-        prometheus::Gauge* gauge = found != s.breakdown.end()
-                                       ? found->second
-                                       : &check_breakdown_.Add({{"check", check}, {"group", entry.group}});
-        if (found != s.breakdown.end()) s.breakdown.erase(found);
-        gauge->Set(entry.value);
-        breakdown.emplace(entry.group, gauge);
-    }
-    remove_all(check_breakdown_, s.breakdown);  // groups that are healthy again
-    s.breakdown = std::move(breakdown);
+    std::vector<std::pair<std::string, double>> group_values;
+    for (const auto& entry : groups) group_values.emplace_back(entry.group, entry.value);
+    replace_series(check_breakdown_, s.breakdown, "check", check, "group", group_values);
 }
 
 void daemon_metrics::set_alert_state(const std::string& check, alert_state state) {
