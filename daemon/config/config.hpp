@@ -94,6 +94,11 @@ struct receiver_config {
     std::vector<std::string> urls;
     std::string routing_key;  ///< secret
     std::string hmac_secret;  ///< secret
+    duration timeout = 10s;   ///< ours: connect + request + answer, per attempt
+    /// ours, alertmanager only: re-post a firing alert this often, and a resolved one for
+    /// `resend_resolved_for` after it resolved (Prometheus' resend delay and retention).
+    duration resend_interval = 1min;
+    duration resend_resolved_for = 15min;
     bool operator==(const receiver_config&) const = default;
 };
 

@@ -27,10 +27,46 @@ const std::vector<std::string> severities{"critical", "error", "warning", "info"
 const std::vector<std::string> receiver_types{"pagerduty", "alertmanager", "webhook", "slack"};
 constexpr const char* pagerduty_enqueue_url = "https://events.pagerduty.com/v2/enqueue";
 
+/// `${VAR}` written unquoted inside a flow mapping — `{ routing_key: ${PD_KEY} }`, as SPEC §3
+/// itself writes it — is not valid YAML: `{` and `}` end a plain scalar there. Outside quotes
+/// and comments, every `${...}` becomes `$(...)`, which has the same length (so every error
+/// position stays true) and parses as a plain scalar; reader::text() reads plain scalars back
+/// from the original text, so `$(` written by the user never becomes a reference.
+std::string protect_references(const std::string& text) {
+    std::string out = text;
+    bool in_single = false, in_double = false, in_comment = false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const char c = out[i];
+        if (c == '\n') in_comment = false;
+        if (in_comment) continue;
+        if (in_double) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_double = false;
+            continue;
+        }
+        if (in_single) {
+            if (c == '\'') in_single = false;  // '' (an escaped quote) re-enters on the next char
+            continue;
+        }
+        if (c == '#' && (i == 0 || out[i - 1] == ' ' || out[i - 1] == '\t' || out[i - 1] == '\n')) in_comment = true;
+        else if (c == '"') in_double = true;
+        else if (c == '\'') in_single = true;
+        else if (c == '$' && i + 1 < out.size() && out[i + 1] == '{') {
+            const auto close = out.find_first_of("}\n", i + 2);
+            if (close == std::string::npos || out[close] != '}') continue;
+            out[i + 1] = '(';
+            out[close] = ')';
+            i = close;
+        }
+    }
+    return out;
+}
+
 /// Collects errors while walking the document; every accessor reports at the node's position.
 class reader {
 public:
-    reader(std::string file, fs::path base) : file_(std::move(file)), base_(std::move(base)) {}
+    reader(std::string file, fs::path base, std::string original = {})
+        : file_(std::move(file)), base_(std::move(base)), original_(std::move(original)) {}
 
     void error(const YAML::Mark& mark, std::string message) {
         errors_.push_back({file_, mark.line + 1, mark.column + 1, std::move(message)});
@@ -69,7 +105,12 @@ public:
             error(node.Mark(), fmt::format("'{}' must be a string", key));
             return std::nullopt;
         }
-        const std::string raw = node.Scalar();
+        std::string raw = node.Scalar();
+        if (node.Tag() == "?" && node.Mark().pos >= 0 &&
+            static_cast<std::size_t>(node.Mark().pos) + raw.size() <= original_.size()) {
+            auto written = original_.substr(static_cast<std::size_t>(node.Mark().pos), raw.size());
+            if (protect_references(written) == raw) raw = std::move(written);
+        }
         std::string out;
         std::size_t i = 0;
         while (i < raw.size()) {
@@ -167,6 +208,7 @@ private:
     fs::path base_;
     std::vector<config_error> errors_;
     std::vector<std::string> secrets_;
+    std::string original_;
 };
 
 /// Password of a libpq DSN, in keyword form (password=...) or URI form (user:pw@host).
@@ -499,7 +541,9 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
         receiver.name = item.first.Scalar();
         const std::string where = fmt::format("receiver '{}'", receiver.name);
         const YAML::Node settings = item.second;
-        if (!r.check_mapping(settings, {"type", "url", "routing_key", "hmac_secret"}, where)) continue;
+        if (!r.check_mapping(settings, {"type", "url", "routing_key", "hmac_secret", "timeout", "resend_interval",
+                                            "resend_resolved_for"},
+                             where)) continue;
         const auto type = settings["type"];
         if (!type) {
             r.error(settings.Mark(), fmt::format("{}: missing required key 'type' ({})", where,
@@ -541,15 +585,32 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
                 r.error(secret.Mark(), fmt::format("{}: 'hmac_secret' applies to type webhook only", where));
             if (auto value = r.text(secret, "hmac_secret", true)) receiver.hmac_secret = *value;
         }
+        if (const auto timeout = settings["timeout"]) {
+            if (auto value = r.duration_value(timeout, "timeout")) {
+                if (value->count() <= 0) r.error(timeout.Mark(), fmt::format("{}: 'timeout' must be greater than 0", where));
+                else receiver.timeout = *value;
+            }
+        }
+        for (const auto* key : {"resend_interval", "resend_resolved_for"}) {
+            const auto setting = settings[key];
+            if (!setting) continue;
+            if (receiver.type != "alertmanager")
+                r.error(setting.Mark(), fmt::format("{}: '{}' applies to type alertmanager only", where, key));
+            if (auto value = r.duration_value(setting, key)) {
+                if (value->count() <= 0) r.error(setting.Mark(), fmt::format("{}: '{}' must be greater than 0", where, key));
+                else (std::string_view(key) == "resend_interval" ? receiver.resend_interval
+                                                                 : receiver.resend_resolved_for) = *value;
+            }
+        }
         receivers.push_back(std::move(receiver));
     }
 }
 
 daemon_config parse(const std::string& text, const std::string& source_name, const fs::path& base) {
-    reader r(source_name, base);
+    reader r(source_name, base, text);
     YAML::Node root;
     try {
-        root = YAML::Load(text);
+        root = YAML::Load(protect_references(text));
     } catch (const YAML::ParserException& e) {
         r.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
         throw config_exception(std::move(r.errors()));

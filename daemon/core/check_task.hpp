@@ -7,7 +7,7 @@
 
 #include "checks/module.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/core/alert_tracker.hpp"
+#include "daemon/alerting/alert_tracker.hpp"
 #include "daemon/db/database.hpp"
 
 namespace invariantd {
@@ -33,6 +33,8 @@ public:
     check_task(asio::any_io_executor loop, config::check_config config, const checks::check_module& module,
                std::shared_ptr<db::database> database, result_observer observer);
 
+    /// Seeds the alert state before start() (restored from the outbox).
+    void restore_alert(alert_state state, system_clock::time_point since) { status_.alert.restore(state, since); }
     /// Starts the schedule; the first run begins immediately.
     void start();
     /// Stops scheduling; a run in progress finishes, and its result is still observed

@@ -16,7 +16,7 @@
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/status_json.hpp"
-#include "daemon/core/summary_template.hpp"
+#include "daemon/alerting/summary_template.hpp"
 
 namespace invariantd {
 namespace {
@@ -236,7 +236,8 @@ int command_run(const options& opts) {
     daemon_app app(loop, opts.config_path, std::move(*config));
     try {
         app.start();
-    } catch (const boost::system::system_error& e) {
+    } catch (const std::exception& e) {
+        // An unusable listen address or state_dir (outbox): nothing can run safely.
         spdlog::critical("cannot start: {}", e.what());
         return exit_software;
     }

@@ -1,6 +1,7 @@
 #include "daemon/core/daemon_app.hpp"
 
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +15,7 @@
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/http_routes.hpp"
 #include "daemon/core/status_json.hpp"
-#include "daemon/core/summary_template.hpp"
+#include "daemon/alerting/summary_template.hpp"
 
 #ifndef INVARIANTD_VERSION
 #define INVARIANTD_VERSION "0.0.0"
@@ -54,6 +55,14 @@ daemon_app::daemon_app(asio::io_context& loop, std::string config_path, config::
       config_path_(std::move(config_path)),
       config_(std::move(initial)),
       metrics_(version_string(), revision_string()),
+      alerts_(loop.get_executor(),
+              delivery_observer{
+                  [this](const std::string& receiver, const char* outcome) {
+                      metrics_.count_notification(receiver, outcome);
+                  },
+                  [this](const std::string& receiver, std::size_t length) {
+                      metrics_.set_notification_queue_length(receiver, length);
+                  }}),
       server_(loop.get_executor(), limits_from(config_.server),
               [this](const http_request& request) { return handle(request); }),
       reload_signal_(loop, SIGHUP),
@@ -68,7 +77,8 @@ void daemon_app::start() {
     server_.listen(config_.server.host, config_.server.port);
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
-    if (ec) spdlog::warn("cannot create state_dir '{}': {}", config_.state_dir, ec.message());
+    if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
+    alerts_.open(config_.state_dir);
     auto initial = config_;
     config_ = {};
     apply(std::move(initial));
@@ -103,6 +113,9 @@ void daemon_app::apply(config::daemon_config next) {
     }
     databases_ = std::move(databases);
 
+    for (const auto& receiver : next.receivers) metrics_.add_receiver(receiver.name);
+    alerts_.configure(next.receivers);
+
     std::map<std::string, std::shared_ptr<check_task>> tasks;
     for (const auto& check : next.checks) {
         const auto& database = databases_.at(check.database).database;
@@ -121,7 +134,9 @@ void daemon_app::apply(config::daemon_config next) {
         auto task = std::make_shared<check_task>(
             loop_.get_executor(), check, *module, database,
             [this](check_task& t, const checks::check_result& result) { on_result(t, result); });
+        if (auto stored = alerts_.stored_state(check.name)) task->restore_alert(stored->first, stored->second);
         metrics_.add_check(check.name, check.module, check.database);
+        metrics_.set_alert_state(check.name, task->status().alert.state());
         tasks.emplace(check.name, task);
         task->start();
     }
@@ -131,6 +146,9 @@ void daemon_app::apply(config::daemon_config next) {
         spdlog::info("check '{}' removed", name);
     }
     tasks_ = std::move(tasks);
+    std::set<std::string> names;
+    for (const auto& [name, task] : tasks_) names.insert(name);
+    alerts_.retain_checks(names);
     config_ = std::move(next);
 }
 
@@ -142,6 +160,9 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
     else if (condition_holds(check, result)) outcome = run_outcome::violation;
     metrics_.record_run(check.name, result, outcome);
     metrics_.set_alert_state(check.name, task.status().alert.state());
+    const auto& status = task.status();
+    alerts_.observe(check, status.alert, result, status.last_good ? &*status.last_good : nullptr,
+                    status.consecutive_failures);
 
     auto entry = databases_.find(check.database);
     if (entry == databases_.end() || entry->second.database != task.database()) return;
@@ -208,6 +229,7 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
         if (!co_await task->wait_stopped(deadline))
             spdlog::warn("check '{}' still running after the shutdown grace period; abandoning it", name);
     }
+    co_await alerts_.stop();
     for (auto& [name, entry] : databases_) entry.database->close();
     spdlog::info("invariantd stopped");
     loop_.stop();
@@ -237,12 +259,15 @@ http_response daemon_app::health_response() const {
 
 nlohmann::ordered_json daemon_app::alerts_json() const {
     nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
+    std::set<std::string> listed;
     for (const auto& [name, task] : tasks_) {
         const auto& status = task->status();
         const auto state = status.alert.state();
-        if (state == alert_state::ok) continue;
+        const auto key = dedup_key_for(name, false);
+        auto queued = alerts_.queued_json(key);
+        if (state == alert_state::ok && queued.empty()) continue;
         nlohmann::ordered_json alert{{"check", name},
-                             {"dedup_key", "invariantd/" + name},
+                             {"dedup_key", key},
                              {"state", to_string(state)},
                              {"severity", task->config().alert.severity},
                              {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
@@ -251,6 +276,24 @@ nlohmann::ordered_json daemon_app::alerts_json() const {
                                                           : std::string()},
                              {"runbook_url", task->config().alert.runbook_url}};
         if (auto since = status.alert.active_since()) alert["active_since"] = format_rfc3339(*since);
+        alert["receivers"] = task->config().alert.receivers;
+        alert["notifications"] = std::move(queued);
+        listed.insert(key);
+        alerts.push_back(std::move(alert));
+    }
+    // <check>:error alerts, and alerts of removed checks whose resolve is still queued.
+    for (const auto* record : alerts_.active_records()) {
+        if (listed.contains(record->dedup_key)) continue;
+        const auto event = event_from_json(record->last_event);
+        nlohmann::ordered_json alert{{"check", record->error_alert ? record->check + ":error" : record->check},
+                                     {"dedup_key", record->dedup_key},
+                                     {"state", to_string(record->state)},
+                                     {"severity", event.severity},
+                                     {"summary", event.summary}};
+        if (!event.error.empty()) alert["error"] = event.error;
+        if (record->active_since) alert["active_since"] = format_rfc3339(*record->active_since);
+        alert["receivers"] = record->receivers;
+        alert["notifications"] = alerts_.queued_json(record->dedup_key);
         alerts.push_back(std::move(alert));
     }
     return alerts;

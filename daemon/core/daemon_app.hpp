@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/alerting/alert_dispatcher.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/check_task.hpp"
 #include "daemon/core/http_server.hpp"
@@ -10,8 +11,8 @@
 
 namespace invariantd {
 
-/// The running daemon: owns the databases, one check_task per check, the metrics and the
-/// HTTP server, and applies configuration changes (SIGHUP, POST /-/reload) so that checks
+/// The running daemon: owns the databases, one check_task per check, the metrics, the alert
+/// dispatcher and the HTTP server, and applies configuration changes (SIGHUP, POST /-/reload) so that checks
 /// whose definition did not change keep their schedule, last result and alert state.
 /// Everything runs on the one io_context passed in; no member may be used from another thread.
 class daemon_app {
@@ -20,8 +21,9 @@ public:
     daemon_app(asio::io_context& loop, std::string config_path, config::daemon_config initial);
     ~daemon_app();
 
-    /// Binds the HTTP listener (throws when the address is unusable), starts every check,
-    /// the server and the signal handlers.
+    /// Opens the outbox in state_dir and binds the HTTP listener (throws std::runtime_error or
+    /// boost::system::system_error when either is unusable), starts every check, the server,
+    /// notification delivery and the signal handlers.
     void start();
     /// Loads the configuration file again. Invalid: logs every error, keeps the running
     /// configuration, sets invariantd_config_last_reload_successful to 0, returns the errors.
@@ -55,6 +57,7 @@ private:
     std::string config_path_;
     config::daemon_config config_;
     daemon_metrics metrics_;
+    alert_dispatcher alerts_;
     http_server server_;
     std::map<std::string, database_entry> databases_;
     std::map<std::string, std::shared_ptr<check_task>> tasks_;

@@ -159,6 +159,19 @@ void daemon_metrics::remove_database(const std::string& database) {
     databases_.erase(it);
 }
 
+void daemon_metrics::add_receiver(const std::string& receiver) {
+    for (const char* outcome : {"sent", "failed", "dropped"}) notifications_.Add({{"receiver", receiver}, {"outcome", outcome}});
+    notification_queue_.Add({{"receiver", receiver}});
+}
+
+void daemon_metrics::count_notification(const std::string& receiver, const char* outcome) {
+    notifications_.Add({{"receiver", receiver}, {"outcome", outcome}}).Increment();
+}
+
+void daemon_metrics::set_notification_queue_length(const std::string& receiver, std::size_t length) {
+    notification_queue_.Add({{"receiver", receiver}}).Set(static_cast<double>(length));
+}
+
 void daemon_metrics::set_database_up(const std::string& database, bool up) {
     if (auto it = databases_.find(database); it != databases_.end()) it->second.up->Set(up ? 1 : 0);
 }

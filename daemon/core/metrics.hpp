@@ -11,7 +11,7 @@
 #include <prometheus/registry.h>
 
 #include "checks/result.hpp"
-#include "daemon/core/alert_tracker.hpp"
+#include "daemon/alerting/alert_tracker.hpp"
 #include "daemon/core/process_metrics.hpp"
 
 namespace invariantd {
@@ -41,6 +41,12 @@ public:
     void set_database_connections(const std::string& database, std::size_t idle, std::size_t busy);
 
     void set_config_reload(bool successful, double unix_time);
+
+    /// Creates the notification series of a receiver at 0 (dashboards see it before its first page).
+    void add_receiver(const std::string& receiver);
+    /// `outcome` is sent, failed or dropped.
+    void count_notification(const std::string& receiver, const char* outcome);
+    void set_notification_queue_length(const std::string& receiver, std::size_t length);
 
     /// Prometheus text format 0.0.4 of every family plus the process_* metrics.
     std::string serialize() const;

@@ -22,13 +22,6 @@ nlohmann::ordered_json breakdown_json(const checks::module_output& output) {
 
 }  // namespace
 
-nlohmann::ordered_json json_number(double value) {
-    if (!std::isfinite(value)) return nullptr;
-    // Counts are the common case; show them as 168, not 168.0.
-    if (value == std::trunc(value) && std::fabs(value) < 9.0e15) return static_cast<std::int64_t>(value);
-    return value;
-}
-
 nlohmann::ordered_json check_to_json(const check_task& task, bool full) {
     const auto& config = task.config();
     const auto& status = task.status();

@@ -5,13 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "checks/result.hpp"
+#include "daemon/alerting/alert_event.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/check_task.hpp"
 
 namespace invariantd {
 
-/// A finite number as JSON, null otherwise (JSON has no NaN or Inf).
-nlohmann::ordered_json json_number(double value);
 
 /// The /api/v1/checks entry of a task; `full` adds breakdown and samples (/api/v1/checks/{name}).
 nlohmann::ordered_json check_to_json(const check_task& task, bool full);

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "daemon/core/alert_tracker.hpp"
+#include "daemon/alerting/alert_tracker.hpp"
 
 using namespace invariantd;
 using namespace std::chrono_literals;

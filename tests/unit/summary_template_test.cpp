@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/config/loader.hpp"
-#include "daemon/core/summary_template.hpp"
+#include "daemon/alerting/summary_template.hpp"
 
 using namespace invariantd;
 

@@ -17,4 +17,7 @@ inline constexpr std::size_t max_summary_length = 1024;
 /// bytes, cut on a UTF-8 character boundary with "…".
 std::string render_summary(const config::check_config& check, const checks::module_output& output);
 
+/// `text` cut to max_summary_length bytes on a UTF-8 character boundary, ending in "…" when cut.
+std::string cut_summary(std::string text);
+
 }  // namespace invariantd

@@ -36,6 +36,13 @@ public:
         if (state_ == alert_state::pending && now - *active_since_ >= for_duration) state_ = alert_state::firing;
     }
 
+    /// Continues from a stored state after a restart or a changed check definition, so a
+    /// firing alert stays firing (no second page) and `for` keeps counting from `since`.
+    void restore(alert_state state, system_clock::time_point since) {
+        state_ = state;
+        active_since_ = state == alert_state::ok ? std::nullopt : std::optional(since);
+    }
+
     alert_state state() const { return state_; }
     /// When the condition started to hold (pending or firing), if it does.
     std::optional<system_clock::time_point> active_since() const { return active_since_; }

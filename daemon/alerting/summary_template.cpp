@@ -1,4 +1,4 @@
-#include "daemon/core/summary_template.hpp"
+#include "daemon/alerting/summary_template.hpp"
 
 #include <fmt/format.h>
 
@@ -59,6 +59,10 @@ std::string render_summary(const config::check_config& check, const checks::modu
             pos = close + 2;
         }
     }
+    return cut_summary(std::move(text));
+}
+
+std::string cut_summary(std::string text) {
     if (text.size() > max_summary_length) {
         // Cut on a character boundary: back up over UTF-8 continuation bytes.
         std::size_t cut = max_summary_length - 3;  // room for "…" (3 bytes)

@@ -1,0 +1,111 @@
+#include "daemon/alerting/alert_event.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "daemon/alerting/summary_template.hpp"
+#include "daemon/common/secrets.hpp"
+
+namespace invariantd {
+
+nlohmann::ordered_json json_number(double value) {
+    if (!std::isfinite(value)) return nullptr;
+    // Counts are the common case; show them as 168, not 168.0.
+    if (value == std::floor(value) && std::fabs(value) < 9.0e15) return static_cast<std::int64_t>(value);
+    return value;
+}
+
+nlohmann::ordered_json to_json(const alert_event& event) {
+    return {{"dedup_key", event.dedup_key}, {"alert_name", event.alert_name}, {"check", event.check},
+            {"action", event.action},       {"summary", event.summary},       {"severity", event.severity},
+            {"database", event.database},   {"module", event.module},         {"runbook_url", event.runbook_url},
+            {"condition", event.condition}, {"value", event.value},           {"threshold", event.threshold},
+            {"details", event.details},     {"breakdown", event.breakdown},   {"samples", event.samples},
+            {"error", event.error},         {"starts_at", event.starts_at},   {"ends_at", event.ends_at},
+            {"timestamp", event.timestamp}};
+}
+
+alert_event event_from_json(const nlohmann::json& json) {
+    alert_event event;
+    auto text = [&](const char* key, std::string& out) {
+        if (auto it = json.find(key); it != json.end() && it->is_string()) out = it->get<std::string>();
+    };
+    auto any = [&](const char* key, nlohmann::ordered_json& out) {
+        if (auto it = json.find(key); it != json.end()) out = nlohmann::ordered_json::parse(it->dump());
+    };
+    text("dedup_key", event.dedup_key);
+    text("alert_name", event.alert_name);
+    text("check", event.check);
+    text("action", event.action);
+    text("summary", event.summary);
+    text("severity", event.severity);
+    text("database", event.database);
+    text("module", event.module);
+    text("runbook_url", event.runbook_url);
+    text("condition", event.condition);
+    any("value", event.value);
+    any("threshold", event.threshold);
+    any("details", event.details);
+    any("breakdown", event.breakdown);
+    any("samples", event.samples);
+    text("error", event.error);
+    text("starts_at", event.starts_at);
+    text("ends_at", event.ends_at);
+    text("timestamp", event.timestamp);
+    return event;
+}
+
+std::string dedup_key_for(const std::string& check, bool error_alert) {
+    return "invariantd/" + check + (error_alert ? ":error" : "");
+}
+
+namespace {
+
+alert_event base_event(const config::check_config& check, bool error_alert, bool resolve, const std::string& starts_at,
+                       const std::string& timestamp) {
+    alert_event event;
+    event.dedup_key = dedup_key_for(check.name, error_alert);
+    event.alert_name = error_alert ? check.name + ":error" : check.name;
+    event.check = check.name;
+    event.action = resolve ? "resolve" : "trigger";
+    event.severity = check.alert.severity;
+    event.database = check.database;
+    event.module = check.module;
+    event.runbook_url = check.alert.runbook_url;
+    event.starts_at = starts_at;
+    event.ends_at = resolve ? timestamp : std::string();
+    event.timestamp = timestamp;
+    return event;
+}
+
+}  // namespace
+
+alert_event make_value_event(const config::check_config& check, const checks::module_output& output, bool resolve,
+                             const std::string& starts_at, const std::string& timestamp) {
+    auto event = base_event(check, false, resolve, starts_at, timestamp);
+    event.summary = render_summary(check, output);
+    if (check.alert.when) {
+        event.condition = check.alert.when->to_string();
+        event.threshold = json_number(check.alert.when->threshold);
+    }
+    event.value = json_number(output.value);
+    for (const auto& [name, number] : output.details) event.details[name] = json_number(number);
+    for (const auto& entry : output.breakdown) event.breakdown[entry.group] = json_number(entry.value);
+    event.samples = output.samples;
+    return event;
+}
+
+alert_event make_error_event(const config::check_config& check, const std::string& error, std::size_t failures,
+                             bool resolve, const std::string& starts_at, const std::string& timestamp) {
+    auto event = base_event(check, true, resolve, starts_at, timestamp);
+    // The message comes from a driver: redact again, whatever the caller did.
+    event.error = secret_registry::global().redact(error.empty() ? "unknown error" : error);
+    event.summary = cut_summary(
+        resolve ? fmt::format("{} runs again on {}", check.name, check.database)
+                : fmt::format("{} cannot run on {} ({} failures in a row): {}", check.name, check.database, failures,
+                              event.error));
+    return event;
+}
+
+}  // namespace invariantd

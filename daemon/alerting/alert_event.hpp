@@ -1,0 +1,56 @@
+#pragma once
+/// One notification's content, independent of the receiver it goes to. Stored as JSON in the
+/// outbox; each receiver type renders it into its own wire format when it is sent, so a
+/// rotated routing key or HMAC secret applies to notifications already queued.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/result.hpp"
+#include "daemon/config/config.hpp"
+
+namespace invariantd {
+
+/// A finite number as JSON, null otherwise (JSON has no NaN or Inf).
+nlohmann::ordered_json json_number(double value);
+
+struct alert_event {
+    std::string dedup_key;   ///< invariantd/<check> or invariantd/<check>:error
+    std::string alert_name;  ///< <check> or <check>:error
+    std::string check;
+    std::string action;  ///< trigger | resolve
+    std::string summary;
+    std::string severity;
+    std::string database;
+    std::string module;
+    std::string runbook_url;
+    std::string condition;                                       ///< "> 0"; empty for error alerts
+    nlohmann::ordered_json value = nullptr;                      ///< number, null for error alerts
+    nlohmann::ordered_json threshold = nullptr;                  ///< number, null for error alerts
+    nlohmann::ordered_json details = nlohmann::ordered_json::object();
+    nlohmann::ordered_json breakdown = nlohmann::ordered_json::object();  ///< group → value
+    nlohmann::ordered_json samples = nlohmann::ordered_json::array();
+    std::string error;      ///< error alerts: why the check cannot run (secret-free)
+    std::string starts_at;  ///< RFC 3339: when the condition (or the failures) began
+    std::string ends_at;    ///< RFC 3339, resolve only
+    std::string timestamp;  ///< RFC 3339: when this event was created
+
+    bool resolve() const { return action == "resolve"; }
+    bool error_alert() const { return !error.empty() || alert_name.ends_with(":error"); }
+};
+
+nlohmann::ordered_json to_json(const alert_event& event);
+/// Missing fields keep their defaults, so rows written by an older version still load.
+alert_event event_from_json(const nlohmann::json& json);
+
+/// The dedup key of a check's value alert or of its `<check>:error` alert.
+std::string dedup_key_for(const std::string& check, bool error_alert);
+
+/// The trigger or resolve of a check's value alert, from the output it is about.
+alert_event make_value_event(const config::check_config& check, const checks::module_output& output, bool resolve,
+                             const std::string& starts_at, const std::string& timestamp);
+/// The trigger or resolve of `<check>:error`; `error` is the last failure's message.
+alert_event make_error_event(const config::check_config& check, const std::string& error, std::size_t failures,
+                             bool resolve, const std::string& starts_at, const std::string& timestamp);
+
+}  // namespace invariantd
