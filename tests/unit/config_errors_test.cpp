@@ -180,3 +180,19 @@ receivers:
         }
     }
 }
+
+TEST_CASE("receiver options of another type, and an unset variable in a flow mapping, are positioned errors",
+          "[config][errors][receivers]") {
+    unsetenv("INVARIANTD_T_UNSET");
+    const auto errors = errors_of(R"(databases: { d: { driver: sqlite, path: d.db } }
+checks: []
+receivers:
+  ops: { type: webhook, url: "http://x", resend_interval: 1m }
+  pd: { type: pagerduty, routing_key: ${INVARIANTD_T_UNSET} }
+  am: { type: alertmanager, url: "http://am", timeout: 0s }
+)");
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0] == "test.yaml:4:59: receiver 'ops': 'resend_interval' applies to type alertmanager only");
+    CHECK(errors[1] == "test.yaml:5:39: 'routing_key': environment variable 'INVARIANTD_T_UNSET' is not set");
+    CHECK(errors[2] == "test.yaml:6:56: receiver 'am': 'timeout' must be greater than 0");
+}

@@ -119,3 +119,38 @@ checks:
     const auto c = load_config_text(changed, "t.yaml", "/");
     CHECK_FALSE(a.checks[0] == c.checks[0]);
 }
+
+TEST_CASE("the SPEC's receivers example loads: ${VAR} unquoted inside flow mappings", "[config][receivers]") {
+    setenv("INVARIANTD_T_PD", "pd-key-123456", 1);
+    setenv("INVARIANTD_T_HOOK", "hook-secret-123456", 1);
+    setenv("INVARIANTD_T_SLACK", "https://hooks.slack.com/services/T0/B0/x", 1);
+    const auto config = load_config_text(R"yaml(
+databases:
+  demo: { driver: sqlite, path: demo.db, busy_timeout: 5s }   # a comment with ${NOT_A_REFERENCE}
+checks:
+  - { name: literal, module: sql, database: demo, params: { query: "SELECT '$(x)' WHERE 0" } }
+receivers:
+  oncall:  { type: pagerduty, routing_key: ${INVARIANTD_T_PD} }   # url defaults to PagerDuty's enqueue endpoint
+  am:      { type: alertmanager, url: ["http://am-0:9093", "http://am-1:9093"], resend_interval: 30s }
+  ops:     { type: webhook, url: "https://hooks.example.com/x", hmac_secret: ${INVARIANTD_T_HOOK}, timeout: 3s }
+  chat:    { type: slack, url: ${INVARIANTD_T_SLACK} }
+  plain:   { type: webhook, url: "https://hooks.example.com/$(kept)" }
+)yaml",
+                                         "t.yaml", "/");
+    REQUIRE(config.receivers.size() == 5);
+    std::map<std::string, config::receiver_config> by_name;
+    for (const auto& receiver : config.receivers) by_name[receiver.name] = receiver;
+    CHECK(by_name["oncall"].routing_key == "pd-key-123456");
+    CHECK(by_name["oncall"].urls == std::vector<std::string>{"https://events.pagerduty.com/v2/enqueue"});
+    CHECK(by_name["am"].urls.size() == 2);
+    CHECK(by_name["am"].resend_interval == std::chrono::seconds(30));
+    CHECK(by_name["am"].resend_resolved_for == std::chrono::minutes(15));
+    CHECK(by_name["ops"].hmac_secret == "hook-secret-123456");
+    CHECK(by_name["ops"].timeout == std::chrono::seconds(3));
+    CHECK(by_name["chat"].urls == std::vector<std::string>{"https://hooks.slack.com/services/T0/B0/x"});
+    CHECK(by_name["plain"].urls == std::vector<std::string>{"https://hooks.example.com/$(kept)"});
+    CHECK(config.checks.at(0).params["query"] == "SELECT '$(x)' WHERE 0");
+    const auto& secrets = config.secrets;
+    CHECK(std::find(secrets.begin(), secrets.end(), "pd-key-123456") != secrets.end());
+    CHECK(std::find(secrets.begin(), secrets.end(), "hook-secret-123456") != secrets.end());
+}
