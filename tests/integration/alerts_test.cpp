@@ -400,3 +400,43 @@ TEST_CASE("a check removed by reload resolves its firing alert", "[alerts][reloa
     CHECK(resolve["status"] == "resolved");
     CHECK(resolve["alerts"][0]["labels"]["alertname"] == "shift_coverage");
 }
+
+TEST_CASE("HTTPS receivers: a certificate from a trusted CA for the host name is accepted, any other is not",
+          "[alerts][tls]") {
+    temp_dir pki;
+    const auto openssl = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> argv{"openssl"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const auto result = run_command(argv);
+        INFO(result.err);
+        REQUIRE(result.exit_code == 0);
+    };
+    const auto at = [&](const std::string& name) { return (pki.path() / name).string(); };
+    openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.pem"), "-days",
+             "2", "-subj", "/CN=invariantd test CA"});
+    // One certificate for localhost, one for a name the daemon never dials.
+    for (const std::string name : {"localhost", "elsewhere.example"}) {
+        pki.write(name + ".ext", "subjectAltName=DNS:" + name + "\n");
+        openssl({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", at(name + ".key"), "-out", at(name + ".csr"),
+                 "-subj", "/CN=" + name});
+        openssl({"x509", "-req", "-in", at(name + ".csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"),
+                 "-CAcreateserial", "-out", at(name + ".pem"), "-days", "2", "-extfile", at(name + ".ext")});
+    }
+    test_receiver good(at("localhost.pem"), at("localhost.key"));
+    test_receiver wrong_name(at("elsewhere.example.pem"), at("elsewhere.example.key"));
+
+    alert_world w;
+    w.write_config(shift_check("good, wrong_name"),
+                   "  good: { type: webhook, url: \"" + good.url("/hook", "localhost") + "\" }\n"
+                   "  wrong_name: { type: webhook, url: \"" + wrong_name.url("/hook", "localhost") + "\" }\n");
+    // OpenSSL's default trust store honours SSL_CERT_FILE: the test CA is the only one trusted.
+    w.starts++;
+    w.daemon = std::make_unique<daemon_process>(w.config_path, (w.dir.path() / "daemon-1.log").string(),
+                                                std::map<std::string, std::string>{{"SSL_CERT_FILE", at("ca.pem")}});
+    REQUIRE(good.wait_for(1));
+    CHECK(good.requests().at(0).json()["status"] == "firing");
+    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"wrong_name\"}") >= 1; }));
+    CHECK(wrong_name.count() == 0);  // the handshake failed before any request
+    CHECK(w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"good\"}") == 1);
+    CHECK(w.logs().find("certificate verify failed") != std::string::npos);
+}

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -38,13 +39,28 @@ struct test_receiver::impl {
     std::vector<received_request> requests;
     std::function<canned_response(const received_request&, std::size_t)> policy;
     std::set<std::shared_ptr<tcp::socket>> sockets;  // io thread only
+    std::unique_ptr<asio::ssl::context> tls;
 
     asio::awaitable<void> serve(std::shared_ptr<tcp::socket> socket) {
+        boost::system::error_code ec;
+        if (tls) {
+            asio::ssl::stream<tcp::socket&> stream(*socket, *tls);
+            co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) co_await exchange(stream, socket);
+        } else {
+            co_await exchange(*socket, socket);
+        }
+        socket->close(ec);
+        sockets.erase(socket);
+    }
+
+    template <typename Stream>
+    asio::awaitable<void> exchange(Stream& stream, const std::shared_ptr<tcp::socket>& socket) {
         beast::flat_buffer buffer;
         boost::system::error_code ec;
         for (;;) {
             http::request<http::string_body> request;
-            co_await http::async_read(*socket, buffer, request, asio::redirect_error(asio::use_awaitable, ec));
+            co_await http::async_read(stream, buffer, request, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) break;
             received_request seen;
             seen.method = std::string(request.method_string());
@@ -74,11 +90,9 @@ struct test_receiver::impl {
             response.body() = answer.body;
             response.keep_alive(request.keep_alive());
             response.prepare_payload();
-            co_await http::async_write(*socket, response, asio::redirect_error(asio::use_awaitable, ec));
+            co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
             if (ec || !response.keep_alive()) break;
         }
-        socket->close(ec);
-        sockets.erase(socket);
     }
 
     asio::awaitable<void> accept_loop() {
@@ -93,7 +107,17 @@ struct test_receiver::impl {
     }
 };
 
-test_receiver::test_receiver(std::uint16_t port) : impl_(std::make_unique<impl>()) {
+test_receiver::test_receiver(std::uint16_t port) : impl_(std::make_unique<impl>()) { listen(port); }
+
+test_receiver::test_receiver(const std::string& cert_file, const std::string& key_file)
+    : impl_(std::make_unique<impl>()), tls_(true) {
+    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    impl_->tls->use_certificate_chain_file(cert_file);
+    impl_->tls->use_private_key_file(key_file, asio::ssl::context::pem);
+    listen(0);
+}
+
+void test_receiver::listen(std::uint16_t port) {
     const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
     impl_->acceptor.open(endpoint.protocol());
     impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -119,8 +143,8 @@ void test_receiver::stop() {
     if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id()) impl_->thread.join();
 }
 
-std::string test_receiver::url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+std::string test_receiver::url(const std::string& path, const std::string& host) const {
+    return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_) + path;
 }
 
 void test_receiver::respond_with(std::function<canned_response(const received_request&, std::size_t)> policy) {

@@ -35,12 +35,15 @@ class test_receiver {
 public:
     /// Listens on 127.0.0.1:`port` (0: any free port).
     explicit test_receiver(std::uint16_t port = 0);
+    /// The same over TLS with this certificate chain and key (PEM files).
+    test_receiver(const std::string& cert_file, const std::string& key_file);
     ~test_receiver();
     test_receiver(const test_receiver&) = delete;
     test_receiver& operator=(const test_receiver&) = delete;
 
     std::uint16_t port() const { return port_; }
-    std::string url(const std::string& path = "") const;
+    /// http://127.0.0.1:port<path>, or https://<host>:port<path> for a TLS receiver.
+    std::string url(const std::string& path = "", const std::string& host = "127.0.0.1") const;
     /// Decides each answer; the default answers 202.
     void respond_with(std::function<canned_response(const received_request&, std::size_t index)> policy);
     std::vector<received_request> requests() const;
@@ -52,8 +55,10 @@ public:
 
 private:
     struct impl;
+    void listen(std::uint16_t port);
     std::unique_ptr<impl> impl_;
     std::uint16_t port_ = 0;
+    bool tls_ = false;
 };
 
 /// A free loopback port that nothing listens on (bound once, then released).
