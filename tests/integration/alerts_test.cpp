@@ -259,7 +259,7 @@ TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve", 
 TEST_CASE("for delays the trigger; repeat_interval sends it again", "[alerts][for][repeat]") {
     test_receiver hook;
     alert_world w;
-    w.write_config(shift_check("ops", "      for: 2s\n      repeat_interval: 2s\n", "250ms"),
+    w.write_config(shift_check("ops", "      for: 3s\n      repeat_interval: 2s\n", "250ms"),
                    "  ops: { type: webhook, url: \"" + hook.url() + "\" }\n");
     const auto started = std::chrono::steady_clock::now();
     w.start();
@@ -267,7 +267,7 @@ TEST_CASE("for delays the trigger; repeat_interval sends it again", "[alerts][fo
     CHECK(w.alerts().at(0)["state"] == "pending");
     CHECK(hook.count() == 0);
     REQUIRE(hook.wait_for(1));
-    CHECK(hook.requests().at(0).at - started >= 2s);
+    CHECK(hook.requests().at(0).at - started >= 3s);
     REQUIRE(hook.wait_for(2));
     const auto requests = hook.requests();
     CHECK(requests[1].json()["status"] == "firing");
