@@ -172,8 +172,11 @@ void alert_dispatcher::configure(const std::vector<config::receiver_config>& rec
         it->second->wake.cancel();
     }
     loaded_.clear();
-    if (!dropped_ids.empty())
-        asio::co_spawn(loop_, remove_stored(std::move(dropped_ids)), log_escaped_exception{"outbox removal"});
+    if (!dropped_ids.empty()) {
+        auto remove = [ids = std::move(dropped_ids)](outbox_store& store) { store.remove(ids); };
+        asio::co_spawn(loop_, store_write(std::move(remove), "cannot remove dropped notifications"),
+                       log_escaped_exception{"outbox removal"});
+    }
     if (!started_) {
         started_ = true;
         asio::co_spawn(loop_, resend_loop(), log_escaped_exception{"alertmanager resend"});
@@ -350,18 +353,17 @@ asio::awaitable<void> alert_dispatcher::commit(std::vector<stored_alert> alerts,
     finish_store_op();
 }
 
-asio::awaitable<void> alert_dispatcher::remove_stored(std::vector<std::int64_t> ids) {
+asio::awaitable<void> alert_dispatcher::store_write(std::function<void(outbox_store&)> write, std::string failure) {
     ++store_ops_in_flight_;
     auto* store = store_.get();
-    auto job = [store, ids = std::move(ids)]() {
-        if (store) store->remove(ids);
+    auto job = [store, write = std::move(write)]() {
+        if (store) write(*store);
         return true;
     };
     try {
         co_await run_blocking(store_worker_.get_executor(), std::move(job));
     } catch (const std::exception& e) {
-        spdlog::error("outbox: cannot remove delivered notifications ({}); they may be sent again after a restart",
-                      e.what());
+        spdlog::error("outbox: {} ({})", failure, e.what());
     }
     finish_store_op();
 }
@@ -418,8 +420,12 @@ asio::awaitable<void> alert_dispatcher::deliver(std::shared_ptr<destination> tar
         }
         publish_queue_lengths();
         if (item->row.id != 0) {
-            std::vector<std::int64_t> delivered{item->row.id};
-            co_await remove_stored(std::move(delivered));
+            // Named, not temporaries in the co_await expression (the g++ 12 bug in daemon/README.md).
+            std::function<void(outbox_store&)> remove = [id = item->row.id](outbox_store& store) {
+                store.remove({id});
+            };
+            std::string failure = "cannot remove a finished notification; it may be sent again after a restart";
+            co_await store_write(std::move(remove), std::move(failure));
         }
     }
 }
@@ -476,23 +482,10 @@ void alert_dispatcher::resend_due() {
         }
     }
     if (!forgotten.empty()) {
-        ++store_ops_in_flight_;
-        asio::co_spawn(loop_, forget_stored(std::move(forgotten)), log_escaped_exception{"outbox cleanup"});
+        auto forget = [keys = std::move(forgotten)](outbox_store& store) { store.forget_alerts(keys); };
+        asio::co_spawn(loop_, store_write(std::move(forget), "cannot forget finished alerts"),
+                       log_escaped_exception{"outbox cleanup"});
     }
-}
-
-asio::awaitable<void> alert_dispatcher::forget_stored(std::vector<std::string> keys) {
-    auto* store = store_.get();
-    auto job = [store, keys = std::move(keys)]() {
-        if (store) store->forget_alerts(keys);
-        return true;
-    };
-    try {
-        co_await run_blocking(store_worker_.get_executor(), std::move(job));
-    } catch (const std::exception& e) {
-        spdlog::warn("outbox: cannot forget finished alerts: {}", e.what());
-    }
-    finish_store_op();
 }
 
 void alert_dispatcher::publish_queue_lengths() {

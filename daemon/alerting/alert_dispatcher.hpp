@@ -124,8 +124,8 @@ private:
     /// Commits records and notifications on the store worker, then releases them for delivery.
     void persist(std::vector<stored_alert> alerts, std::vector<std::shared_ptr<queued_notification>> items);
     asio::awaitable<void> commit(std::vector<stored_alert> alerts, std::vector<std::shared_ptr<queued_notification>> items);
-    asio::awaitable<void> remove_stored(std::vector<std::int64_t> ids);
-    asio::awaitable<void> forget_stored(std::vector<std::string> keys);
+    /// Runs `write` on the store worker; a failure is logged with `failure`, never thrown.
+    asio::awaitable<void> store_write(std::function<void(outbox_store&)> write, std::string failure);
     asio::awaitable<void> deliver(std::shared_ptr<destination> target);
     asio::awaitable<void> resend_loop();
     void resend_due();
