@@ -225,12 +225,7 @@ void alert_dispatcher::observe(const config::check_config& check, const alert_tr
             const bool resolve = action == alert_action::resolve;
             const auto since = resolve ? record.active_since : tracker.active_since();
             auto event = make_value_event(check, last_good->output, resolve, since ? format_rfc3339(*since) : stamp, stamp);
-            enqueue(event, check.alert.receivers, true, items);
-            record.last_event = to_json(event);
-            record.receivers = check.alert.receivers;
-            (resolve ? record.resolved_at : record.last_sent) = now;
-            spdlog::log(resolve ? spdlog::level::info : spdlog::level::warn, "alert {} {}: {}", record.dedup_key,
-                        resolve ? "resolved" : "firing", event.summary);
+            notify(record, event, check.alert.receivers, now, spdlog::level::warn, items);
             dirty = true;
         }
         record.state = tracker.state();
@@ -250,12 +245,7 @@ void alert_dispatcher::observe(const config::check_config& check, const alert_tr
             const bool resolve = action == alert_action::resolve;
             const auto since = record.active_since ? format_rfc3339(*record.active_since) : stamp;
             auto event = make_error_event(check, result.error, consecutive_failures, resolve, since, stamp);
-            enqueue(event, check.alert.receivers, true, items);
-            record.last_event = to_json(event);
-            record.receivers = check.alert.receivers;
-            (resolve ? record.resolved_at : record.last_sent) = now;
-            spdlog::log(resolve ? spdlog::level::info : spdlog::level::err, "alert {} {}: {}", record.dedup_key,
-                        resolve ? "resolved" : "firing", event.summary);
+            notify(record, event, check.alert.receivers, now, spdlog::level::err, items);
             dirty = true;
         }
         record.state = target;
@@ -263,6 +253,17 @@ void alert_dispatcher::observe(const config::check_config& check, const alert_tr
         if (dirty) changed.push_back(to_stored(record));
     }
     if (!changed.empty() || !items.empty()) persist(std::move(changed), std::move(items));
+}
+
+void alert_dispatcher::notify(alert_record& record, const alert_event& event, const std::vector<std::string>& receivers,
+                              system_clock::time_point now, spdlog::level::level_enum firing_level,
+                              std::vector<std::shared_ptr<queued_notification>>& items) {
+    enqueue(event, receivers, true, items);
+    record.last_event = to_json(event);
+    record.receivers = receivers;
+    (event.resolve() ? record.resolved_at : record.last_sent) = now;
+    spdlog::log(event.resolve() ? spdlog::level::info : firing_level, "alert {} {}: {}", record.dedup_key,
+                event.resolve() ? "resolved" : "firing", event.summary);
 }
 
 void alert_dispatcher::retain_checks(const std::set<std::string>& checks) {

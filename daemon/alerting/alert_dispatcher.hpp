@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/common.h>
 
 #include "checks/result.hpp"
 #include "daemon/alerting/alert_event.hpp"
@@ -118,6 +119,10 @@ private:
     using destination_key = std::pair<std::string, std::size_t>;
 
     alert_record& record_for(const config::check_config& check, bool error_alert);
+    /// Queues `event` for `record`'s alert and remembers it as the record's last event.
+    void notify(alert_record& record, const alert_event& event, const std::vector<std::string>& receivers,
+                system_clock::time_point now, spdlog::level::level_enum firing_level,
+                std::vector<std::shared_ptr<queued_notification>>& items);
     /// Queues `event` to every URL of every receiver in `receivers`.
     void enqueue(const alert_event& event, const std::vector<std::string>& receivers, bool durable,
                  std::vector<std::shared_ptr<queued_notification>>& out);
