@@ -15,6 +15,7 @@
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/http_routes.hpp"
 #include "daemon/core/status_json.hpp"
+#include "daemon/core/status_page.hpp"
 #include "daemon/alerting/summary_template.hpp"
 
 #ifndef INVARIANTD_VERSION
@@ -300,34 +301,10 @@ nlohmann::ordered_json daemon_app::alerts_json() const {
 }
 
 http_response daemon_app::status_page() const {
-    std::string rows;
-    for (const auto& [name, task] : tasks_) {
-        const auto json = check_to_json(*task, false);
-        const std::string state = json["state"].get<std::string>();
-        rows += fmt::format(
-            "<tr class=\"{0}\"><td><a href=\"/api/v1/checks/{1}\">{1}</a></td><td>{2}</td><td>{3}</td>"
-            "<td class=\"state\">{0}</td><td>{4}</td><td>{5}</td><td>{6}</td></tr>\n",
-            html_escape(state), html_escape(name), html_escape(task->config().module),
-            html_escape(task->config().database), json["value"].is_null() ? "&ndash;" : html_escape(json["value"].dump()),
-            json["last_run"].is_null() ? "never" : html_escape(json["last_run"].get<std::string>()),
-            json["error"].is_null() ? "" : html_escape(json["error"].get<std::string>()));
-    }
-    std::string page = fmt::format(R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>invariantd</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}
-tr.ok .state{{color:#0a7d27}} tr.pending .state{{color:#b7791f}} tr.firing .state{{color:#c53030;font-weight:bold}}
-tr.error .state{{color:#6b46c1;font-weight:bold}}
-</style></head><body>
-<h1>invariantd</h1>
-<p>version {0} &middot; <a href="/metrics">metrics</a> &middot; <a href="/health">health</a> &middot; <a href="/api/v1/checks">checks (JSON)</a></p>
-<table><thead><tr><th>check</th><th>module</th><th>database</th><th>state</th><th>value</th><th>last run</th><th>error</th></tr></thead>
-<tbody>
-{1}</tbody></table></body></html>
-)",
-                                   html_escape(version_string()), rows);
-    return make_response(http::status::ok, "text/html; charset=utf-8", std::move(page));
+    status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
+    for (const auto& [name, entry] : databases_) view.databases.push_back({name, entry.up, entry.error});
+    for (const auto& [name, task] : tasks_) view.checks.push_back(check_to_json(*task, false));
+    return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
 }
 
 asio::awaitable<http_response> daemon_app::handle(const http_request& request) {

@@ -29,6 +29,21 @@ namespace {
     _exit(127);
 }
 
+/// Forks `argv` with stdout and stderr appended to `log_path`.
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path,
+                   const std::map<std::string, std::string>& env) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        exec_child(argv, env);
+    }
+    if (pid < 0) throw std::runtime_error("fork failed");
+    return pid;
+}
+
 }  // namespace
 
 std::string daemon_binary() { return INVARIANTD_BINARY; }
@@ -88,15 +103,7 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
 daemon_process::daemon_process(const std::string& config_path, const std::string& log_path,
                                const std::map<std::string, std::string>& env)
     : log_path_(log_path) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-        exec_child({daemon_binary(), "run", "-c", config_path}, env);
-    }
-    pid_ = pid;
+    pid_ = spawn_logged({daemon_binary(), "run", "-c", config_path}, log_path, env);
     static const std::regex listening("listening on [^ ]*:(\\d+)");
     std::smatch match;
     const bool started = poll_until([&]() {
@@ -135,6 +142,26 @@ std::optional<int> daemon_process::wait_exit(std::chrono::milliseconds timeout) 
 }
 
 std::string daemon_process::log() const { return read_file(log_path_); }
+
+background_process::background_process(const std::vector<std::string>& argv, const std::string& log_path,
+                                       const std::map<std::string, std::string>& env)
+    : pid_(spawn_logged(argv, log_path, env)), log_path_(log_path) {}
+
+background_process::~background_process() {
+    if (pid_ <= 0 || exited_) return;
+    kill(pid_, SIGTERM);
+    if (!poll_until([&]() { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(10))) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+}
+
+bool background_process::running() const {
+    if (!exited_ && waitpid(pid_, nullptr, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
+}
+
+std::string background_process::log() const { return read_file(log_path_); }
 
 std::optional<double> metric_value(const std::string& metrics_text, const std::string& series_prefix) {
     std::istringstream lines(metrics_text);

@@ -49,6 +49,26 @@ private:
     bool exited_ = false;
 };
 
+/// Any other program (Prometheus, say) running beside the test, output captured to a log
+/// file; SIGTERM (then SIGKILL after 10 s) when the object goes away.
+class background_process {
+public:
+    background_process(const std::vector<std::string>& argv, const std::string& log_path,
+                       const std::map<std::string, std::string>& env = {});
+    ~background_process();
+    background_process(const background_process&) = delete;
+    background_process& operator=(const background_process&) = delete;
+
+    /// False once the process has exited (it is reaped then).
+    bool running() const;
+    std::string log() const;
+
+private:
+    int pid_ = -1;
+    std::string log_path_;
+    mutable bool exited_ = false;  ///< reaped by running(): never signal a recycled pid
+};
+
 /// The value of a sample in Prometheus text output, e.g.
 /// metric_value(text, "invariantd_check_value{check=\"x\"") — the series prefix up to
 /// the labels you care about. nullopt when absent.
