@@ -2,10 +2,9 @@
 // checked-in SQL, checked with config/demo.yaml exactly as deploy/demo.sh runs it.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-
 #include <nlohmann/json.hpp>
 
+#include "tests/support/demo_world.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -13,13 +12,7 @@ using namespace invariantd::test;
 
 TEST_CASE("the demo worlds carry the runbooks' planted violations", "[demo]") {
     temp_dir dir;
-    // Same layout as the repository: config/demo.yaml refers to ../demo/*.db.
-    std::filesystem::create_directories(dir.path() / "config");
-    std::filesystem::copy_file(source_path("config/demo.yaml"), dir.path() / "config/demo.yaml");
-    const auto built = run_command({source_path("deploy/make-demo-databases.sh"), (dir.path() / "demo").string()});
-    REQUIRE(built.exit_code == 0);
-
-    const auto result = run_command({daemon_binary(), "once", "-c", (dir.path() / "config/demo.yaml").string(), "--json"});
+    const auto result = run_command({daemon_binary(), "once", "-c", write_demo_world(dir), "--json"});
     INFO(result.out << result.err);
     CHECK(result.exit_code == 1);
     const auto report = nlohmann::json::parse(result.out);

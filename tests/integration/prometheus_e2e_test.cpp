@@ -2,10 +2,8 @@
 // worlds, and its query API must report the runbooks' planted figures.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <regex>
 
+#include "tests/support/demo_world.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/prometheus_server.hpp"
 #include "tests/support/test_receiver.hpp"
@@ -22,23 +20,11 @@ std::optional<nlohmann::json> single_sample(const nlohmann::json& answer) {
     return result[0];
 }
 
-/// config/demo.yaml on demo databases built into `dir`, listening on any free port.
-std::string demo_config(const temp_dir& dir) {
-    std::filesystem::create_directories(dir.path() / "config");
-    std::string config = read_file(source_path("config/demo.yaml"));
-    config = std::regex_replace(config, std::regex("127\\.0\\.0\\.1:9898"), "127.0.0.1:0");
-    const auto path = (dir.path() / "config/demo.yaml").string();
-    std::ofstream(path) << config;
-    const auto built = run_command({source_path("deploy/make-demo-databases.sh"), (dir.path() / "demo").string()});
-    if (built.exit_code != 0) throw std::runtime_error("make-demo-databases failed: " + built.err);
-    return path;
-}
-
 }  // namespace
 
 TEST_CASE("a real Prometheus scrapes the demo and its API answers the planted violation counts", "[prometheus][e2e]") {
     temp_dir dir;
-    daemon_process daemon(demo_config(dir), (dir.path() / "daemon.log").string());
+    daemon_process daemon(write_demo_world(dir), (dir.path() / "daemon.log").string());
     // A second target that only records what Prometheus sends: its real Accept headers.
     test_receiver accept_probe;
     accept_probe.respond_with([](const received_request&, std::size_t) {

@@ -88,6 +88,22 @@ http_reply http_connection::read_reply(bool head_request, std::chrono::milliseco
     }
     if (head_request) return reply;
     const std::string length = reply.header("content-length");
+    if (reply.header("transfer-encoding") == "chunked") {
+        // Prometheus's API answers larger results in chunks: <hex size>\r\n<data>\r\n ... 0\r\n\r\n
+        for (;;) {
+            std::size_t line_end;
+            while ((line_end = buffer.find("\r\n")) == std::string::npos) {
+                if (!impl_->read_more(deadline)) return reply;
+            }
+            const std::size_t size = std::stoul(buffer.substr(0, line_end), nullptr, 16);
+            while (buffer.size() < line_end + 2 + size + 2) {
+                if (!impl_->read_more(deadline)) return reply;
+            }
+            reply.body += buffer.substr(line_end + 2, size);
+            buffer.erase(0, line_end + 2 + size + 2);
+            if (size == 0) return reply;  // no trailers are sent to us
+        }
+    }
     if (!length.empty()) {
         const std::size_t size = std::stoul(length);
         while (buffer.size() < size) {
