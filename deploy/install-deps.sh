@@ -11,7 +11,7 @@ packages=(
   catch2 libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev
   # runtime tools for the demo and the tests
   sqlite3 curl ca-certificates procps postgresql-15 postgresql-client-15 prometheus wrk
-  chromium
+  chromium docker-compose prometheus-alertmanager
 )
 
 missing=()

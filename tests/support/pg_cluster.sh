@@ -35,7 +35,7 @@ start)
   done
   [ -n "$started" ] || { echo "pg_cluster: could not start PostgreSQL" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
   as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
-CREATE ROLE invariantd_test LOGIN CREATEDB PASSWORD '$password';
+CREATE ROLE invariantd_test LOGIN CREATEDB CREATEROLE PASSWORD '$password';
 CREATE DATABASE invariantd_test OWNER invariantd_test;
 CREATE DATABASE invariantd_test2 OWNER invariantd_test;
 SQL
