@@ -24,22 +24,30 @@ std::string text_or(const nlohmann::ordered_json& value, const char* fallback) {
     return html_escape(value.is_string() ? value.get<std::string>() : value.dump());
 }
 
+/// "2026-11-22T15:02:38.806Z" shown as "2026-11-22 15:02:38Z" inside a machine-readable <time>.
+std::string time_cell(const nlohmann::ordered_json& value) {
+    if (!value.is_string()) return "never";
+    const auto full = value.get<std::string>();
+    std::string shown = full.substr(0, full.find('.'));
+    if (const auto t = shown.find('T'); t != std::string::npos) shown[t] = ' ';
+    if (shown.back() != 'Z') shown += 'Z';
+    return fmt::format("<time datetime=\"{}\">{}</time>", html_escape(full), html_escape(shown));
+}
+
 std::string check_row(const nlohmann::ordered_json& check) {
     const auto name = check["name"].get<std::string>();
     const auto state = check["state"].get<std::string>();
     // Check names match [a-z0-9_]+ (config rule), so the name is a safe path segment as is.
     return fmt::format(
         "<tr class=\"check {state}\" data-check=\"{name}\" data-state=\"{state}\">"
-        "<td class=\"name\">{name}</td>"
+        "<td class=\"name\">{name} <a class=\"json\" href=\"/api/v1/checks/{name}\">JSON</a></td>"
         "<td><span class=\"badge {state}\">{state}</span></td>"
         "<td class=\"value\">{value}</td><td>{condition}</td><td>{module}</td><td>{database}</td>"
-        "<td>{last_run}</td><td>{last_success}</td><td class=\"error\">{error}</td>"
-        "<td><a href=\"/api/v1/checks/{name}\">JSON</a></td></tr>\n",
+        "<td>{last_run}</td><td>{last_success}</td><td class=\"error\">{error}</td></tr>\n",
         fmt::arg("state", html_escape(state)), fmt::arg("name", html_escape(name)),
         fmt::arg("value", text_or(check["value"], "&ndash;")), fmt::arg("condition", text_or(check["condition"], "")),
         fmt::arg("module", text_or(check["module"], "")), fmt::arg("database", text_or(check["database"], "")),
-        fmt::arg("last_run", text_or(check["last_run"], "never")),
-        fmt::arg("last_success", text_or(check["last_success"], "never")), fmt::arg("error", text_or(check["error"], "")));
+        fmt::arg("last_run", time_cell(check["last_run"])), fmt::arg("last_success", time_cell(check["last_success"])), fmt::arg("error", text_or(check["error"], "")));
 }
 
 }  // namespace
@@ -81,7 +89,7 @@ h1{{margin:0 0 .2em}} h2{{font-size:1.1em;margin:1.2em 0 .4em}}
 table{{border-collapse:collapse;width:100%}} ul{{list-style:none;padding:0;margin:0}} li{{margin:.2em 0}}
 td,th{{white-space:nowrap;padding:.35em .7em;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}}
 th{{background:#f7fafc;font-weight:600}} td.value{{font-variant-numeric:tabular-nums;text-align:right}}
-td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}}
+td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}} a.json{{font-size:.8em;margin-left:.4em}}
 .badge{{display:inline-block;padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}}
 .badge.ok{{background:#1f7a3a}} .badge.pending{{background:#b7791f}}
 .badge.firing{{background:#c53030}} .badge.error{{background:#6b46c1}}
@@ -96,7 +104,7 @@ td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere
 {databases}</ul>
 <h2>Checks</h2>
 <table id="checks"><thead><tr><th>check</th><th>state</th><th>value</th><th>alert when</th><th>module</th>
-<th>database</th><th>last run</th><th>last success</th><th>error</th><th></th></tr></thead>
+<th>database</th><th>last run</th><th>last success</th><th>error</th></tr></thead>
 <tbody>
 {rows}</tbody></table>
 </body></html>

@@ -64,7 +64,7 @@ TEST_CASE("the status page lists every check with its state in colour and text, 
     CHECK(row_state(capture.dom, "broken") == "error");
     // Firing first: the check that paged someone is the first row.
     CHECK(capture.dom.find("data-check=\"missing_server\"") < capture.dom.find("data-check=\"all_sales\""));
-    CHECK(capture.dom.find("<a href=\"/api/v1/checks/missing_server\">JSON</a>") != std::string::npos);
+    CHECK(capture.dom.find("<a class=\"json\" href=\"/api/v1/checks/missing_server\">JSON</a>") != std::string::npos);
     CHECK(capture.dom.find("<td class=\"value\">2</td>") != std::string::npos);
     CHECK(capture.dom.find("data-database=\"pos\"><span class=\"badge ok\">up</span>") != std::string::npos);
     // The error's markup was printed as text: Chromium made no <img> element of it.
