@@ -53,10 +53,12 @@ missing_build=$(comm -23 "$work/build-packages" "$work/install-deps-packages")
 base_image='^(libc6|libstdc\+\+6|libgcc-s1)$'
 objdump -p "$binary" | awk '/NEEDED/{print $2}' | while read -r soname; do
   case "$soname" in libasan*|libubsan*) continue ;; esac
-  path=$(ldconfig -p | awk -v lib="$soname" '$1 == lib && /x86-64|x86_64|AArch64/ {print $NF; exit}')
+  # (no early exit in these pipelines: a SIGPIPE'd ldconfig would fail the script under pipefail)
+  path=$(ldconfig -p | awk -v lib="$soname" '$1 == lib && !found {print $NF; found = 1}')
   [ -n "$path" ] || fail "cannot locate $soname"
-  package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) ||
-    package=$(dpkg -S "$path" | head -1 | cut -d: -f1)
+  package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 {print $1}') || true
+  [ -n "$package" ] || package=$(dpkg -S "$path" 2>/dev/null | awk -F: 'NR == 1 {print $1}') || true
+  [ -n "$package" ] || fail "no package owns $path"
   if echo "$package" | grep -Eq "$base_image"; then continue; fi
   grep -qxF "$package" "$work/runtime-packages" || fail "$soname comes from $package, which the runtime stage does not install"
   echo "$soname <- $package"

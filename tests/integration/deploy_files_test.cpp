@@ -24,7 +24,8 @@ std::map<std::string, nlohmann::json> once_by_name(const std::string& config_pat
     INFO(result.out << result.err);
     REQUIRE(result.exit_code == 1);  // violations found
     std::map<std::string, nlohmann::json> by_name;
-    for (const auto& check : nlohmann::json::parse(result.out)["checks"]) by_name[check["name"]] = check;
+    const auto report = nlohmann::json::parse(result.out);
+    for (const auto& check : report["checks"]) by_name[check["name"]] = check;
     return by_name;
 }
 

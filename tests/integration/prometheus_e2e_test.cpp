@@ -41,10 +41,15 @@ TEST_CASE("a real Prometheus scrapes the demo and its API answers the planted vi
         {"server_id_coverage", 96},  {"sales_without_user", 1}};
     for (const auto& [check, expected] : planted) {
         INFO(check);
+        // The series exists (at 0) from start-up; wait for a scrape taken after the first run.
         std::optional<nlohmann::json> sample;
-        REQUIRE(poll_until([&] { return (sample = single_sample(prometheus.query(
-                                             "invariantd_check_value{check=\"" + check + "\"}"))).has_value(); },
-                           std::chrono::seconds(30)));
+        poll_until(
+            [&] {
+                sample = single_sample(prometheus.query("invariantd_check_value{check=\"" + check + "\"}"));
+                return sample && std::stod((*sample)["value"][1].get<std::string>()) == expected;
+            },
+            std::chrono::seconds(30));
+        REQUIRE(sample);
         CHECK(std::stod((*sample)["value"][1].get<std::string>()) == expected);
         CHECK((*sample)["metric"]["job"] == "invariantd");
     }
