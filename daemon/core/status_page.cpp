@@ -47,7 +47,8 @@ std::string check_row(const nlohmann::ordered_json& check) {
         fmt::arg("state", html_escape(state)), fmt::arg("name", html_escape(name)),
         fmt::arg("value", text_or(check["value"], "&ndash;")), fmt::arg("condition", text_or(check["condition"], "")),
         fmt::arg("module", text_or(check["module"], "")), fmt::arg("database", text_or(check["database"], "")),
-        fmt::arg("last_run", time_cell(check["last_run"])), fmt::arg("last_success", time_cell(check["last_success"])), fmt::arg("error", text_or(check["error"], "")));
+        fmt::arg("last_run", time_cell(check["last_run"])), fmt::arg("last_success", time_cell(check["last_success"])),
+        fmt::arg("error", text_or(check["error"], "")));
 }
 
 }  // namespace
