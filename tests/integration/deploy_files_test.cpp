@@ -3,7 +3,6 @@
 // nearly verbatim; the Kubernetes configuration validated by the daemon itself.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
@@ -29,12 +28,6 @@ std::map<std::string, nlohmann::json> once_by_name(const std::string& config_pat
     return by_name;
 }
 
-std::string env_or_fail(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) FAIL(name << " is not set: run the tests through tests/run.sh");
-    return value;
-}
-
 }  // namespace
 
 TEST_CASE("compose: the PostgreSQL demo world, its read-only role and invariantd.yaml give the SQLite demo's figures",
@@ -48,7 +41,7 @@ TEST_CASE("compose: the PostgreSQL demo world, its read-only role and invariantd
     const auto password_file = dir.write("invariantd_db_password", "s3cret-demo-pw\n");
     const std::map<std::string, std::string> init_env{
         {"POSTGRES_USER", "invariantd_test"}, {"POSTGRES_DB", "compose_demo"}, {"PGHOST", "127.0.0.1"},
-        {"PGPORT", env_or_fail("INVARIANTD_TEST_PG_PORT")}, {"PGPASSWORD", env_or_fail("INVARIANTD_TEST_PG_PASSWORD")},
+        {"PGPORT", pg_port()}, {"PGPASSWORD", pg_password()},
         {"DEMO_DATA_DIR", source_path("config/demo-data")}, {"INVARIANTD_DB_PASSWORD_FILE", password_file}};
     for (const char* script : {"10-demo-world.sh", "20-invariantd-role.sh"}) {
         const auto init = run_command({"sh", source_path(std::string("deploy/docker/postgres-init/") + script)}, {}, init_env);
@@ -60,7 +53,7 @@ TEST_CASE("compose: the PostgreSQL demo world, its read-only role and invariantd
     // deploy/docker/invariantd.yaml with only the host, the secret's path and the state dir moved.
     std::string config = read_file(source_path("deploy/docker/invariantd.yaml"));
     config = std::regex_replace(config, std::regex("host=postgres dbname=demo"),
-                                "host=127.0.0.1 port=" + env_or_fail("INVARIANTD_TEST_PG_PORT") + " dbname=compose_demo");
+                                "host=127.0.0.1 port=" + pg_port() + " dbname=compose_demo");
     config = std::regex_replace(config, std::regex("/run/secrets/invariantd_db_password"), password_file);
     config = std::regex_replace(config, std::regex("state_dir: /var/lib/invariantd"), "state_dir: state");
     const auto compose_demo = once_by_name(dir.write("compose-invariantd.yaml", config));
@@ -80,7 +73,7 @@ TEST_CASE("compose: the PostgreSQL demo world, its read-only role and invariantd
     }
 
     // The role can read but not write, even outside invariantd's own read-only transactions.
-    const std::string invariantd_dsn = "host=127.0.0.1 port=" + env_or_fail("INVARIANTD_TEST_PG_PORT") +
+    const std::string invariantd_dsn = "host=127.0.0.1 port=" + pg_port() +
                                        " dbname=compose_demo user=invariantd password=s3cret-demo-pw";
     CHECK(pg_scalar(invariantd_dsn, "SELECT count(*) FROM staffing.shifts") == 14);
     CHECK_THROWS_WITH(pg_exec(invariantd_dsn, "DELETE FROM pos.sales"), Catch::Contains("read-only transaction"));

@@ -192,7 +192,7 @@ TEST_CASE("postgres: 50 slow checks on one database delay neither another databa
 }
 
 TEST_CASE("postgres: passwords never reach logs, the API or error messages", "[postgres][secrets]") {
-    const std::string password = std::getenv("INVARIANTD_TEST_PG_PASSWORD");
+    const std::string password = pg_password();
     const std::string wrong = "wrong-pw-5e1d0c";
     const std::string good_dsn = pg_dsn();
     std::string bad_dsn = good_dsn;
@@ -203,7 +203,7 @@ TEST_CASE("postgres: passwords never reach logs, the API or error messages", "[p
         "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\ndatabases:\n"
         "  good: { driver: postgres, dsn: \"${GOOD_DSN}\" }\n"
         "  bad: { driver: postgres, dsn: \"postgresql://invariantd_test:" + wrong + "@127.0.0.1:" +
-            std::getenv("INVARIANTD_TEST_PG_PORT") + "/invariantd_test\" }\n"
+            pg_port() + "/invariantd_test\" }\n"
         "checks:\n"
         "  - { name: good_check, module: sql, database: good, interval: 200ms, params: { query: \"SELECT 1\" } }\n"
         "  - { name: bad_check, module: sql, database: bad, interval: 200ms, params: { query: \"SELECT 1\" } }\n");

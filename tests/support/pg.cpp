@@ -20,13 +20,20 @@ std::unique_ptr<PGconn, decltype(&PQfinish)> connect(const std::string& dsn) {
 
 }  // namespace
 
-std::string pg_dsn(bool second_database) {
-    const char* dsn = std::getenv(second_database ? "INVARIANTD_TEST_PG_DSN2" : "INVARIANTD_TEST_PG_DSN");
-    if (dsn == nullptr || *dsn == '\0')
-        throw std::runtime_error("INVARIANTD_TEST_PG_DSN is not set: run the PostgreSQL tests through ./tests/run.sh, "
+std::string pg_setting(const std::string& variable) {
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr || *value == '\0')
+        throw std::runtime_error(variable + " is not set: run the PostgreSQL tests through ./tests/run.sh, "
                                  "which starts a throwaway PostgreSQL 15 cluster");
-    return dsn;
+    return value;
 }
+
+std::string pg_dsn(bool second_database) {
+    return pg_setting(second_database ? "INVARIANTD_TEST_PG_DSN2" : "INVARIANTD_TEST_PG_DSN");
+}
+
+std::string pg_port() { return pg_setting("INVARIANTD_TEST_PG_PORT"); }
+std::string pg_password() { return pg_setting("INVARIANTD_TEST_PG_PASSWORD"); }
 
 std::string pg_fresh_database(const std::string& name) {
     const auto dsn = pg_dsn();

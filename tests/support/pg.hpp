@@ -9,6 +9,10 @@ namespace invariantd::test {
 /// The test cluster's DSN (INVARIANTD_TEST_PG_DSN, or ..._DSN2 for the second database).
 /// Throws with a clear message when the tests run without tests/run.sh.
 std::string pg_dsn(bool second_database = false);
+/// The cluster's port and the test role's password (INVARIANTD_TEST_PG_PORT, ..._PASSWORD),
+/// for tests that build their own DSNs or hand them to psql; same clear error when unset.
+std::string pg_port();
+std::string pg_password();
 
 /// A DSN for a new, empty database `name` (dropped first if it exists) in the test cluster:
 /// for tests that count connections and must not see other tests running in parallel.
