@@ -65,17 +65,29 @@ std::optional<http::status> rejection_status(const boost::system::error_code& ec
 
 }  // namespace
 
-asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
-    auto active = active_;
-    ++*active;
-    struct count_guard {
-        std::shared_ptr<std::size_t> active;
-        ~count_guard() { --*active; }
-    } guard{active};
+bool http_server::evict_one() {
+    // Linear in open connections (at most max_connections), and only when at the limit.
+    auto victim = connections_.end();
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+        if (!it->waiting || it->evicted) continue;
+        if (victim == connections_.end() || it->waiting_since < victim->waiting_since) victim = it;
+    }
+    if (victim == connections_.end()) return false;
+    victim->evicted = true;
+    ++evicted_;
+    boost::system::error_code ec;
+    victim->stream->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    victim->stream->socket().close(ec);  // its pending read completes with operation_aborted
+    return true;
+}
 
+asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
+    std::size_t open = 0;
+    for (const auto& slot : connections_) open += slot.evicted ? 0 : 1;
     beast::tcp_stream stream(std::move(socket));
     boost::system::error_code ec;
-    if (*active > limits_.max_connections) {
+    if (open >= limits_.max_connections && !evict_one()) {
+        // Every connection is busy answering a request: only then is the newcomer refused.
         auto busy = make_response(http::status::service_unavailable, "application/json",
                                   R"({"error":"too many connections"})" "\n");
         busy.keep_alive(false);
@@ -84,14 +96,26 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
         co_return;
     }
+    const auto slot = connections_.insert(connections_.end(), connection_slot{&stream, true, steady_clock::now()});
+    struct slot_guard {
+        std::list<connection_slot>& list;
+        slot_iterator slot;
+        ~slot_guard() { list.erase(slot); }
+    } guard{connections_, slot};
+    const auto wait_for_request = [&] {
+        slot->waiting = true;
+        slot->waiting_since = steady_clock::now();
+    };
 
     beast::flat_buffer buffer;
     for (;;) {
         // Phase 1: wait for the first bytes of the next request under the idle timeout.
+        wait_for_request();
         if (buffer.size() == 0) {
             stream.expires_after(limits_.idle_timeout);
             const std::size_t received =
                 co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+            if (slot->evicted) co_return;
             if (ec) break;
             buffer.commit(received);
         }
@@ -102,6 +126,7 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         parser.body_limit(limits_.body_limit);
         stream.expires_after(limits_.request_timeout);
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (slot->evicted) co_return;
         if (ec) {
             if (auto status = rejection_status(ec)) {
                 auto response = make_response(*status, "application/json",
@@ -113,6 +138,7 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
             break;
         }
         const http_request& request = parser.get();
+        slot->waiting = false;  // being answered: never evicted mid-response
         http_response response = co_await handler_(request);
         response.version(request.version());
         response.keep_alive(request.keep_alive());

@@ -1,5 +1,6 @@
 #pragma once
 #include <functional>
+#include <list>
 #include <string>
 
 #include <boost/beast/core.hpp>
@@ -25,13 +26,19 @@ struct http_limits {
     std::size_t body_limit = 64 * 1024;   ///< larger bodies get 413
     duration idle_timeout{60000};         ///< a connection with no request this long is closed
     duration request_timeout{10000};      ///< a started request must arrive whole within this
-    std::size_t max_connections = 256;    ///< beyond this new connections get 503 and are closed
+    std::size_t max_connections = 1024;   ///< at the limit the most idle connection is evicted
 };
 
 /// HTTP/1.1 server on the daemon's event loop (Boost.Beast): one coroutine per
 /// connection reading, handling and writing requests in turn with keep-alive. Malformed
 /// requests get 400, oversized heads 431, oversized bodies 413 — never a crash. HEAD
-/// answers carry the GET headers without a body. Loop thread only.
+/// answers carry the GET headers without a body.
+///
+/// At `max_connections` a new connection is never refused: the connection that has waited
+/// the longest for (the rest of) a request is closed to admit it, the way nginx and Envoy
+/// shed idle keep-alives. Idle or half-sent connections therefore cannot lock a load
+/// balancer's probe out; a connection whose request is being answered is never evicted.
+/// Loop thread only.
 class http_server {
 public:
     http_server(asio::any_io_executor loop, http_limits limits, request_handler handler);
@@ -43,17 +50,31 @@ public:
     void start();
     /// Stops accepting; connections in progress finish their current request.
     void stop();
-    std::size_t active_connections() const { return *active_; }
+    std::size_t active_connections() const { return connections_.size(); }
+    /// Connections closed to make room for new ones since start.
+    std::uint64_t evicted_connections() const { return evicted_; }
 
 private:
+    /// What the server knows of one open connection (owned by its serve() coroutine's list entry).
+    struct connection_slot {
+        beast::tcp_stream* stream = nullptr;
+        bool waiting = true;                   ///< waiting for (the rest of) a request: evictable
+        steady_clock::time_point waiting_since;  ///< when it started waiting
+        bool evicted = false;
+    };
+    using slot_iterator = std::list<connection_slot>::iterator;
+
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    /// Closes the connection waiting the longest; false when every connection is busy answering.
+    bool evict_one();
 
     asio::any_io_executor loop_;
     http_limits limits_;
     request_handler handler_;
     asio::ip::tcp::acceptor acceptor_;
-    std::shared_ptr<std::size_t> active_ = std::make_shared<std::size_t>(0);
+    std::list<connection_slot> connections_;
+    std::uint64_t evicted_ = 0;
 };
 
 /// A response with `status`, `content_type` and `body`, HTTP/1.1.

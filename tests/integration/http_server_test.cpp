@@ -1,6 +1,10 @@
 // The HTTP API of the real daemon binary over real loopback sockets.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_fixture.hpp"
@@ -182,6 +186,59 @@ TEST_CASE("idle connections are closed after the idle timeout", "[http]") {
     http_connection slow(f.port());
     slow.send("GET /livez HTTP/1.1\r\nHost:");
     CHECK(slow.closed_by_peer(10s));
+    CHECK(http_get(f.port(), "/livez").status == 200);
+}
+
+namespace {
+
+std::size_t open_fds(int pid) {
+    std::size_t count = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++count;
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("idle and half-sent connections never lock out /health: the most idle one is evicted", "[http]") {
+    // 2000 client sockets in this process: lift our own descriptor limit to the hard limit.
+    rlimit limit{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    limit.rlim_cur = limit.rlim_max;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+    REQUIRE(limit.rlim_cur > 2200);
+
+    daemon_fixture f(missing_server_check);
+    REQUIRE(poll_until([&] { return first_run_done(f.port(), "missing_server"); }));
+    const auto baseline = open_fds(f.daemon->pid());
+    {
+        // 2000 connections, more than the default limit of 1024: 1000 idle, 1000 with a request
+        // half sent, the way a slowloris client holds them.
+        std::vector<std::unique_ptr<http_connection>> hogs;
+        for (int i = 0; i < 2000; ++i) {
+            hogs.push_back(std::make_unique<http_connection>(f.port()));
+            if (i % 2 == 1) hogs.back()->send("GET /api/v1/checks HTTP/1.1\r\nHost: x\r\nX-Slow:");
+        }
+        // The daemon takes the 2000 from its listen queue in order and, past 1024, closes the
+        // connection waiting longest for each newcomer: the first 976 opened. Once the 976th is
+        // closed every connection has been taken in.
+        REQUIRE(hogs[975]->closed_by_peer(60s));
+        for (int probe = 0; probe < 10; ++probe) {
+            const auto began = std::chrono::steady_clock::now();
+            const auto reply = http_get(f.port(), "/health");
+            const auto took = std::chrono::steady_clock::now() - began;
+            CHECK(reply.status == 200);
+            CHECK(took < 100ms);
+        }
+        // The daemon holds no more than its limit, and the oldest connections were the ones closed.
+        CHECK(open_fds(f.daemon->pid()) <= baseline + 1024 + 10);
+        CHECK(hogs.front()->closed_by_peer(5s));
+        CHECK_FALSE(hogs.back()->closed_by_peer(100ms));  // the newest are kept
+    }
+    // Everything closed by the clients: the daemon's descriptors go back near the baseline.
+    CHECK(poll_until([&] { return open_fds(f.daemon->pid()) <= baseline + 5; }));
     CHECK(http_get(f.port(), "/livez").status == 200);
 }
 
