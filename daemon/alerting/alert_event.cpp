@@ -16,9 +16,11 @@ nlohmann::ordered_json json_number(double value) {
     return value;
 }
 
+const char* to_string(notify_action action) { return action == notify_action::resolve ? "resolve" : "trigger"; }
+
 nlohmann::ordered_json to_json(const alert_event& event) {
     return {{"dedup_key", event.dedup_key}, {"alert_name", event.alert_name}, {"check", event.check},
-            {"action", event.action},       {"summary", event.summary},       {"severity", event.severity},
+            {"action", to_string(event.action)},       {"summary", event.summary},       {"severity", event.severity},
             {"database", event.database},   {"module", event.module},         {"runbook_url", event.runbook_url},
             {"condition", event.condition}, {"value", event.value},           {"threshold", event.threshold},
             {"details", event.details},     {"breakdown", event.breakdown},   {"samples", event.samples},
@@ -37,7 +39,9 @@ alert_event event_from_json(const nlohmann::json& json) {
     text("dedup_key", event.dedup_key);
     text("alert_name", event.alert_name);
     text("check", event.check);
-    text("action", event.action);
+    std::string action;
+    text("action", action);
+    event.action = action == "resolve" ? notify_action::resolve : notify_action::trigger;
     text("summary", event.summary);
     text("severity", event.severity);
     text("database", event.database);
@@ -56,19 +60,20 @@ alert_event event_from_json(const nlohmann::json& json) {
     return event;
 }
 
-std::string dedup_key_for(const std::string& check, bool error_alert) {
-    return "invariantd/" + check + (error_alert ? ":error" : "");
+std::string dedup_key_for(const check_instance& instance, alert_kind kind) {
+    return "invariantd/" + instance.name() + (kind == alert_kind::error ? ":error" : "");
 }
 
 namespace {
 
-alert_event base_event(const config::check_config& check, bool error_alert, bool resolve, const std::string& starts_at,
-                       const std::string& timestamp) {
+alert_event base_event(const config::check_config& check, const check_instance& instance, alert_kind kind,
+                       notify_action action, const std::string& starts_at, const std::string& timestamp) {
+    const bool resolve = action == notify_action::resolve;
     alert_event event;
-    event.dedup_key = dedup_key_for(check.name, error_alert);
-    event.alert_name = error_alert ? check.name + ":error" : check.name;
-    event.check = check.name;
-    event.action = resolve ? "resolve" : "trigger";
+    event.dedup_key = dedup_key_for(instance, kind);
+    event.alert_name = kind == alert_kind::error ? instance.name() + ":error" : instance.name();
+    event.check = instance.name();
+    event.action = action;
     event.severity = check.alert.severity;
     event.database = check.database;
     event.module = check.module;
@@ -81,9 +86,10 @@ alert_event base_event(const config::check_config& check, bool error_alert, bool
 
 }  // namespace
 
-alert_event make_value_event(const config::check_config& check, const checks::module_output& output, bool resolve,
-                             const std::string& starts_at, const std::string& timestamp) {
-    auto event = base_event(check, false, resolve, starts_at, timestamp);
+alert_event make_value_event(const config::check_config& check, const check_instance& instance,
+                             const checks::module_output& output, notify_action action, const std::string& starts_at,
+                             const std::string& timestamp) {
+    auto event = base_event(check, instance, alert_kind::value, action, starts_at, timestamp);
     event.summary = render_summary(check, output);
     if (check.alert.when) {
         event.condition = check.alert.when->to_string();
@@ -96,14 +102,16 @@ alert_event make_value_event(const config::check_config& check, const checks::mo
     return event;
 }
 
-alert_event make_error_event(const config::check_config& check, const std::string& error, std::size_t failures,
-                             bool resolve, const std::string& starts_at, const std::string& timestamp) {
-    auto event = base_event(check, true, resolve, starts_at, timestamp);
+alert_event make_error_event(const config::check_config& check, const check_instance& instance, const std::string& error,
+                             std::size_t failures, notify_action action, const std::string& starts_at,
+                             const std::string& timestamp) {
+    const bool resolve = action == notify_action::resolve;
+    auto event = base_event(check, instance, alert_kind::error, action, starts_at, timestamp);
     // The message comes from a driver: redact again, whatever the caller did.
     event.error = secret_registry::global().redact(error.empty() ? "unknown error" : error);
     event.summary = cut_summary(
-        resolve ? fmt::format("{} runs again on {}", check.name, check.database)
-                : fmt::format("{} cannot run on {} ({} failures in a row): {}", check.name, check.database, failures,
+        resolve ? fmt::format("{} runs again on {}", instance.name(), check.database)
+                : fmt::format("{} cannot run on {} ({} failures in a row): {}", instance.name(), check.database, failures,
                               event.error));
     return event;
 }

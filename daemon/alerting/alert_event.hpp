@@ -7,9 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "checks/result.hpp"
+#include "daemon/common/check_instance.hpp"
 #include "daemon/config/config.hpp"
 
 namespace invariantd {
+
+/// A check instance has two alerts: its value alert and `<check>:error` (it cannot run).
+enum class alert_kind { value, error };
+
+/// What a notification tells its receivers.
+enum class notify_action { trigger, resolve };
+const char* to_string(notify_action action);
 
 /// A finite number as JSON, null otherwise (JSON has no NaN or Inf).
 nlohmann::ordered_json json_number(double value);
@@ -18,7 +26,7 @@ struct alert_event {
     std::string dedup_key;   ///< invariantd/<check> or invariantd/<check>:error
     std::string alert_name;  ///< <check> or <check>:error
     std::string check;
-    std::string action;  ///< trigger | resolve
+    notify_action action = notify_action::trigger;
     std::string summary;
     std::string severity;
     std::string database;
@@ -35,7 +43,7 @@ struct alert_event {
     std::string ends_at;    ///< RFC 3339, resolve only
     std::string timestamp;  ///< RFC 3339: when this event was created
 
-    bool resolve() const { return action == "resolve"; }
+    bool resolve() const { return action == notify_action::resolve; }
     bool error_alert() const { return !error.empty() || alert_name.ends_with(":error"); }
 };
 
@@ -43,14 +51,17 @@ nlohmann::ordered_json to_json(const alert_event& event);
 /// Missing fields keep their defaults, so rows written by an older version still load.
 alert_event event_from_json(const nlohmann::json& json);
 
-/// The dedup key of a check's value alert or of its `<check>:error` alert.
-std::string dedup_key_for(const std::string& check, bool error_alert);
+/// The dedup key of an instance's value alert (`invariantd/<instance>`) or of its error alert
+/// (`invariantd/<instance>:error`).
+std::string dedup_key_for(const check_instance& instance, alert_kind kind);
 
-/// The trigger or resolve of a check's value alert, from the output it is about.
-alert_event make_value_event(const config::check_config& check, const checks::module_output& output, bool resolve,
-                             const std::string& starts_at, const std::string& timestamp);
-/// The trigger or resolve of `<check>:error`; `error` is the last failure's message.
-alert_event make_error_event(const config::check_config& check, const std::string& error, std::size_t failures,
-                             bool resolve, const std::string& starts_at, const std::string& timestamp);
+/// The trigger or resolve of an instance's value alert, from the output it is about.
+alert_event make_value_event(const config::check_config& check, const check_instance& instance,
+                             const checks::module_output& output, notify_action action, const std::string& starts_at,
+                             const std::string& timestamp);
+/// The trigger or resolve of `<instance>:error`; `error` is the last failure's message.
+alert_event make_error_event(const config::check_config& check, const check_instance& instance, const std::string& error,
+                             std::size_t failures, notify_action action, const std::string& starts_at,
+                             const std::string& timestamp);
 
 }  // namespace invariantd

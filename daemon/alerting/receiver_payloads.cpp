@@ -171,18 +171,23 @@ outgoing_request build_request(const config::receiver_config& receiver, const al
                                const std::string& source) {
     outgoing_request request;
     request.headers.emplace_back("Content-Type", "application/json");
-    if (receiver.type == "pagerduty") {
-        request.body = pagerduty_body(event, receiver.routing_key, source);
-    } else if (receiver.type == "alertmanager") {
-        request.path_suffix = "/api/v2/alerts";
-        request.body = alertmanager_body(event);
-    } else if (receiver.type == "webhook") {
-        request.body = webhook_body(event, receiver.name);
-        if (!receiver.hmac_secret.empty())
-            request.headers.emplace_back("X-Invariantd-Signature",
-                                         "sha256=" + hmac_sha256_hex(receiver.hmac_secret, request.body));
-    } else {
-        request.body = slack_body(event);
+    switch (receiver.type) {
+        case config::receiver_type::pagerduty:
+            request.body = pagerduty_body(event, receiver.routing_key, source);
+            break;
+        case config::receiver_type::alertmanager:
+            request.path_suffix = "/api/v2/alerts";
+            request.body = alertmanager_body(event);
+            break;
+        case config::receiver_type::webhook:
+            request.body = webhook_body(event, receiver.name);
+            if (!receiver.hmac_secret.empty())
+                request.headers.emplace_back("X-Invariantd-Signature",
+                                             "sha256=" + hmac_sha256_hex(receiver.hmac_secret, request.body));
+            break;
+        case config::receiver_type::slack:
+            request.body = slack_body(event);
+            break;
     }
     return request;
 }

@@ -39,4 +39,14 @@ const check_config* daemon_config::find_check(std::string_view name) const {
     return nullptr;
 }
 
+const char* to_string(receiver_type type) {
+    switch (type) {
+        case receiver_type::pagerduty: return "pagerduty";
+        case receiver_type::alertmanager: return "alertmanager";
+        case receiver_type::webhook: return "webhook";
+        case receiver_type::slack: return "slack";
+    }
+    return "webhook";
+}
+
 }  // namespace invariantd::config

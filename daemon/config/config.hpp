@@ -43,7 +43,7 @@ struct server_config {
     std::optional<std::string> api_token;  ///< secret
     duration idle_timeout = 60s;     ///< keep-alive connections idle this long are closed
     duration request_timeout = 10s;  ///< a started request must be complete within this
-    std::size_t max_connections = 256;
+    std::size_t max_connections = 1024;
 };
 
 struct log_config {
@@ -88,9 +88,12 @@ struct check_config {
     bool operator==(const check_config&) const = default;
 };
 
+enum class receiver_type { pagerduty, alertmanager, webhook, slack };
+const char* to_string(receiver_type type);
+
 struct receiver_config {
     std::string name;
-    std::string type;  ///< pagerduty | alertmanager | webhook | slack
+    receiver_type type = receiver_type::webhook;
     std::vector<std::string> urls;
     std::string routing_key;  ///< secret
     std::string hmac_secret;  ///< secret

@@ -552,11 +552,14 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
         }
         auto type_name = r.one_of(type, "type", receiver_types);
         if (!type_name) continue;
-        receiver.type = *type_name;
+        receiver.type = *type_name == "pagerduty"      ? receiver_type::pagerduty
+                        : *type_name == "alertmanager" ? receiver_type::alertmanager
+                        : *type_name == "webhook"      ? receiver_type::webhook
+                                                       : receiver_type::slack;
         // Webhook and Slack URLs routinely embed the credential, so every URL is a secret.
         if (const auto url = settings["url"]) {
             if (url.IsSequence()) {
-                if (receiver.type != "alertmanager")
+                if (receiver.type != receiver_type::alertmanager)
                     r.error(url.Mark(), fmt::format("{}: a list of URLs is only accepted for type alertmanager", where));
                 for (const auto& one : url) {
                     if (auto value = r.text(one, "url", true)) receiver.urls.push_back(*value);
@@ -568,20 +571,20 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
                 if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0)
                     r.error(url.Mark(), fmt::format("{}: url must start with http:// or https://", where));
             }
-        } else if (receiver.type == "pagerduty") {
+        } else if (receiver.type == receiver_type::pagerduty) {
             receiver.urls.push_back(pagerduty_enqueue_url);
         } else {
-            r.error(settings.Mark(), fmt::format("{}: type {} needs 'url'", where, receiver.type));
+            r.error(settings.Mark(), fmt::format("{}: type {} needs 'url'", where, to_string(receiver.type)));
         }
         if (const auto key = settings["routing_key"]) {
-            if (receiver.type != "pagerduty")
+            if (receiver.type != receiver_type::pagerduty)
                 r.error(key.Mark(), fmt::format("{}: 'routing_key' applies to type pagerduty only", where));
             if (auto value = r.text(key, "routing_key", true)) receiver.routing_key = *value;
-        } else if (receiver.type == "pagerduty") {
+        } else if (receiver.type == receiver_type::pagerduty) {
             r.error(settings.Mark(), fmt::format("{}: type pagerduty needs 'routing_key'", where));
         }
         if (const auto secret = settings["hmac_secret"]) {
-            if (receiver.type != "webhook")
+            if (receiver.type != receiver_type::webhook)
                 r.error(secret.Mark(), fmt::format("{}: 'hmac_secret' applies to type webhook only", where));
             if (auto value = r.text(secret, "hmac_secret", true)) receiver.hmac_secret = *value;
         }
@@ -594,7 +597,7 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
         for (const auto* key : {"resend_interval", "resend_resolved_for"}) {
             const auto setting = settings[key];
             if (!setting) continue;
-            if (receiver.type != "alertmanager")
+            if (receiver.type != receiver_type::alertmanager)
                 r.error(setting.Mark(), fmt::format("{}: '{}' applies to type alertmanager only", where, key));
             if (auto value = r.duration_value(setting, key)) {
                 if (value->count() <= 0) r.error(setting.Mark(), fmt::format("{}: '{}' must be greater than 0", where, key));

@@ -33,9 +33,5 @@ asio::awaitable<checks::check_result> run_check_once(const config::check_config&
     co_return result;
 }
 
-bool condition_holds(const config::check_config& check, const checks::check_result& result) {
-    return result.status == checks::run_status::ok && check.alert.when.has_value() &&
-           !result.output.condition_suppressed && check.alert.when->holds(result.output.value);
-}
 
 }  // namespace invariantd

@@ -12,8 +12,4 @@ namespace invariantd {
 asio::awaitable<checks::check_result> run_check_once(const config::check_config& check,
                                                      const checks::check_module& module, db::database& database);
 
-/// True when a successful result's value satisfies the check's alert condition (and the
-/// module did not suppress judging it). Checks without `alert.when` never violate.
-bool condition_holds(const config::check_config& check, const checks::check_result& result);
-
 }  // namespace invariantd

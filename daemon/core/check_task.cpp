@@ -6,9 +6,11 @@
 
 namespace invariantd {
 
-check_task::check_task(asio::any_io_executor loop, config::check_config config, const checks::check_module& module,
-                       std::shared_ptr<db::database> database, result_observer observer)
+check_task::check_task(asio::any_io_executor loop, check_instance instance, config::check_config config,
+                       const checks::check_module& module, std::shared_ptr<db::database> database,
+                       result_observer observer)
     : loop_(loop),
+      instance_(std::move(instance)),
       config_(std::move(config)),
       module_(module),
       database_(std::move(database)),
@@ -65,18 +67,16 @@ void check_task::record(const checks::check_result& result) {
     ++status_.completed_runs;
     if (result.status == checks::run_status::ok) {
         status_.consecutive_failures = 0;
-        status_.alert.observe(condition_holds(config_, result), result.started, config_.alert.for_duration);
         status_.last_good = result;
     } else {
         ++status_.consecutive_failures;
-        spdlog::warn("check '{}' could not run ({}): {}", config_.name, checks::to_string(result.status), result.error);
+        spdlog::warn("check '{}' could not run ({}): {}", instance_.name(), checks::to_string(result.status), result.error);
     }
     status_.last = result;
     if (!silent_ && observer_) observer_(*this, result);
 }
 
-std::string check_task::state_name() const {
-    const auto alert = status_.alert.state();
+std::string check_task::state_name(alert_state alert) const {
     if (alert == alert_state::firing) return "firing";
     if (status_.last && status_.last->status != checks::run_status::ok) return "error";
     return to_string(alert);

@@ -7,7 +7,8 @@
 
 #include "checks/module.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/alerting/alert_tracker.hpp"
+#include "daemon/alerting/alert_book.hpp"
+#include "daemon/common/check_instance.hpp"
 #include "daemon/db/database.hpp"
 
 namespace invariantd {
@@ -18,10 +19,9 @@ struct check_status {
     std::optional<checks::check_result> last_good;  ///< the last successful run
     std::uint64_t completed_runs = 0;
     std::size_t consecutive_failures = 0;
-    alert_tracker alert;
 };
 
-/// One configured check and its schedule: a coroutine that runs the check at start-up and
+/// One configured check instance and its schedule: a coroutine that runs the check at start-up and
 /// then every `interval` (measured from the start of a run, plus up to 10 % jitter, at most
 /// 15 s) — never two runs of the same check at once. Created and used on the loop thread
 /// only; owned through shared_ptr because its coroutine keeps it alive until it stops.
@@ -30,11 +30,8 @@ public:
     /// Called on the loop after every run, before waiters are woken.
     using result_observer = std::function<void(check_task&, const checks::check_result&)>;
 
-    check_task(asio::any_io_executor loop, config::check_config config, const checks::check_module& module,
-               std::shared_ptr<db::database> database, result_observer observer);
-
-    /// Seeds the alert state before start() (restored from the outbox).
-    void restore_alert(alert_state state, system_clock::time_point since) { status_.alert.restore(state, since); }
+    check_task(asio::any_io_executor loop, check_instance instance, config::check_config config,
+               const checks::check_module& module, std::shared_ptr<db::database> database, result_observer observer);
     /// Starts the schedule; the first run begins immediately.
     void start();
     /// Stops scheduling; a run in progress finishes, and its result is still observed
@@ -47,14 +44,16 @@ public:
     /// Waits until the coroutine has exited or `deadline` passed; true if it exited.
     asio::awaitable<bool> wait_stopped(steady_clock::time_point deadline);
 
+    const check_instance& instance() const { return instance_; }
     const config::check_config& config() const { return config_; }
     const checks::check_module& module() const { return module_; }
     const std::shared_ptr<db::database>& database() const { return database_; }
     const check_status& status() const { return status_; }
     bool running() const { return running_; }
     bool stopped() const { return exited_; }
-    /// "ok", "pending", "firing" or "error" as the API reports it.
-    std::string state_name() const;
+    /// "ok", "pending", "firing" or "error" as the API reports it, given the value alert's
+    /// state (owned by the alert book).
+    std::string state_name(alert_state alert) const;
 
 private:
     asio::awaitable<void> schedule_loop();
@@ -64,6 +63,7 @@ private:
     asio::awaitable<void> wait_for_change(steady_clock::time_point deadline);
 
     asio::any_io_executor loop_;
+    check_instance instance_;
     config::check_config config_;
     const checks::check_module& module_;
     std::shared_ptr<db::database> database_;

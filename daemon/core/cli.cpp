@@ -1,5 +1,7 @@
 #include "daemon/core/cli.hpp"
 
+#include <sys/resource.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "daemon/common/logging.hpp"
 #include "daemon/common/secrets.hpp"
 #include "daemon/config/loader.hpp"
+#include "daemon/alerting/run_outcome.hpp"
 #include "daemon/core/check_runner.hpp"
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
@@ -102,12 +105,36 @@ std::string describe_default(const checks::param_spec& spec) {
     return spec.default_value.dump();
 }
 
+/// One mapping of a nested default as a YAML flow mapping, keys in the schema's field order.
+std::string flow_mapping(const std::vector<checks::param_spec>& fields, const nlohmann::json& value) {
+    std::vector<std::string> parts;
+    for (const auto& field : fields) {
+        auto it = value.find(field.name);
+        if (it == value.end()) continue;
+        parts.push_back(field.name + ": " + (it->is_string() ? it->get<std::string>() : it->dump()));
+    }
+    return "{" + fmt::format("{}", fmt::join(parts, ", ")) + "}";
+}
+
 void print_params(const std::vector<checks::param_spec>& specs, int indent) {
     for (const auto& spec : specs) {
         std::string type = checks::describe(spec.kind);
         if (spec.kind == checks::param_kind::choice) type = fmt::format("{}", fmt::join(spec.choices, "|"));
         if (spec.kind == checks::param_kind::object || spec.kind == checks::param_kind::objects) {
             std::cout << fmt::format("{:{}}{}: ({})  {}\n", "", indent, spec.name, type, spec.help);
+            // A nested default is printed whole: the operator must see what is checked when
+            // the parameter is left out (orphans' two runbook relations, for instance).
+            if (spec.default_value.is_array() && spec.default_value.empty()) {
+                std::cout << fmt::format("{:{}}default: []\n", "", indent + 4);
+            } else if (spec.default_value.is_array()) {
+                std::cout << fmt::format("{:{}}default:\n", "", indent + 4);
+                for (const auto& item : spec.default_value)
+                    std::cout << fmt::format("{:{}}- {}\n", "", indent + 6, flow_mapping(spec.fields, item));
+            } else if (spec.default_value.is_object()) {
+                std::cout << fmt::format("{:{}}default: {}\n", "", indent + 4, flow_mapping(spec.fields, spec.default_value));
+            } else if (spec.nullable) {
+                std::cout << fmt::format("{:{}}default: null\n", "", indent + 4);
+            }
             print_params(spec.fields, indent + 4);
             continue;
         }
@@ -186,12 +213,9 @@ int command_once(const options& opts) {
     for (std::size_t i = 0; i < selected.size(); ++i) {
         const auto& check = *selected[i];
         const auto& result = results[i];
-        std::string outcome = checks::to_string(result.status);
+        const std::string outcome = to_string(classify(check, result));
         if (result.status != checks::run_status::ok) any_error = true;
-        else if (condition_holds(check, result)) {
-            outcome = "violation";
-            any_violation = true;
-        }
+        else if (outcome == "violation") any_violation = true;
         if (opts.json) {
             auto entry = once_result_to_json(check, result, outcome);
             // The alert that would fire (its `for` and notifications aside) — issue #5 sends it.
@@ -227,12 +251,23 @@ int command_once(const options& opts) {
     return code;
 }
 
+/// Sockets are descriptors: the soft limit (often 1024) would cap HTTP connections below
+/// server.max_connections, so it is lifted to the hard limit, as Go's runtime does for
+/// Prometheus and Alertmanager.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open file limit");
+}
+
 int command_run(const options& opts) {
     auto config = load_or_report(opts.config_path);
     if (!config) return exit_config;
     configure_logging(config->log.level, config->log.format);
     secret_registry::global().add(config->secrets);
     asio::io_context loop(1);
+    raise_descriptor_limit();
     daemon_app app(loop, opts.config_path, std::move(*config));
     try {
         app.start();

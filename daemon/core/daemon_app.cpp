@@ -11,24 +11,9 @@
 #include "daemon/common/secrets.hpp"
 #include "daemon/common/time_format.hpp"
 #include "daemon/config/loader.hpp"
-#include "daemon/core/check_runner.hpp"
 #include "daemon/core/database_factory.hpp"
-#include "daemon/core/http_routes.hpp"
-#include "daemon/core/status_json.hpp"
-#include "daemon/core/status_page.hpp"
-#include "daemon/alerting/summary_template.hpp"
-
-#ifndef INVARIANTD_VERSION
-#define INVARIANTD_VERSION "0.0.0"
-#endif
-#ifndef INVARIANTD_REVISION
-#define INVARIANTD_REVISION "unknown"
-#endif
 
 namespace invariantd {
-
-const char* version_string() { return INVARIANTD_VERSION; }
-const char* revision_string() { return INVARIANTD_REVISION; }
 
 namespace {
 
@@ -40,15 +25,6 @@ http_limits limits_from(const config::server_config& server) {
     return limits;
 }
 
-http_response json_response(http::status status, const nlohmann::ordered_json& body) {
-    return make_response(status, "application/json",
-                         body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
-}
-
-http_response error_response(http::status status, std::string_view message) {
-    return json_response(status, {{"error", message}});
-}
-
 }  // namespace
 
 daemon_app::daemon_app(asio::io_context& loop, std::string config_path, config::daemon_config initial)
@@ -58,14 +34,15 @@ daemon_app::daemon_app(asio::io_context& loop, std::string config_path, config::
       metrics_(version_string(), revision_string()),
       alerts_(loop.get_executor(),
               delivery_observer{
-                  [this](const std::string& receiver, const char* outcome) {
-                      metrics_.count_notification(receiver, outcome);
+                  [this](const std::string& receiver, delivery_outcome outcome) {
+                      metrics_.count_notification(receiver, to_string(outcome));
                   },
                   [this](const std::string& receiver, std::size_t length) {
                       metrics_.set_notification_queue_length(receiver, length);
                   }}),
+      api_(*this),
       server_(loop.get_executor(), limits_from(config_.server),
-              [this](const http_request& request) { return handle(request); }),
+              [this](const http_request& request) { return api_.handle(request); }),
       reload_signal_(loop, SIGHUP),
       stop_signals_(loop, SIGTERM, SIGINT) {}
 
@@ -79,7 +56,7 @@ void daemon_app::start() {
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
-    alerts_.open(config_.state_dir);
+    if (alerts_.open(config_.state_dir)) metrics_.count_state_recovered();
     auto initial = config_;
     config_ = {};
     apply(std::move(initial));
@@ -120,7 +97,8 @@ void daemon_app::apply(config::daemon_config next) {
     std::map<std::string, std::shared_ptr<check_task>> tasks;
     for (const auto& check : next.checks) {
         const auto& database = databases_.at(check.database).database;
-        auto existing = tasks_.find(check.name);
+        const auto instance = check_instance::of(check.name);
+        auto existing = tasks_.find(instance.name());
         if (existing != tasks_.end() && existing->second->config() == check &&
             existing->second->database() == database) {
             tasks.emplace(check.name, existing->second);
@@ -133,12 +111,11 @@ void daemon_app::apply(config::daemon_config next) {
         }
         const auto* module = checks::find_module(check.module);
         auto task = std::make_shared<check_task>(
-            loop_.get_executor(), check, *module, database,
+            loop_.get_executor(), instance, check, *module, database,
             [this](check_task& t, const checks::check_result& result) { on_result(t, result); });
-        if (auto stored = alerts_.stored_state(check.name)) task->restore_alert(stored->first, stored->second);
-        metrics_.add_check(check.name, check.module, check.database);
-        metrics_.set_alert_state(check.name, task->status().alert.state());
-        tasks.emplace(check.name, task);
+        metrics_.add_check(instance.name(), check.module, check.database);
+        metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
+        tasks.emplace(instance.name(), task);
         task->start();
     }
     for (auto& [name, old] : tasks_) {
@@ -147,23 +124,22 @@ void daemon_app::apply(config::daemon_config next) {
         spdlog::info("check '{}' removed", name);
     }
     tasks_ = std::move(tasks);
-    std::set<std::string> names;
-    for (const auto& [name, task] : tasks_) names.insert(name);
-    alerts_.retain_checks(names);
+    std::set<check_instance> configured;
+    for (const auto& [name, task] : tasks_) configured.insert(task->instance());
+    alerts_.retain(configured);
     config_ = std::move(next);
 }
 
 void daemon_app::on_result(check_task& task, const checks::check_result& result) {
     const auto& check = task.config();
-    run_outcome outcome = run_outcome::ok;
-    if (result.status == checks::run_status::timeout) outcome = run_outcome::timeout;
-    else if (result.status == checks::run_status::error) outcome = run_outcome::error;
-    else if (condition_holds(check, result)) outcome = run_outcome::violation;
-    metrics_.record_run(check.name, result, outcome);
-    metrics_.set_alert_state(check.name, task.status().alert.state());
+    const auto& instance = task.instance();
     const auto& status = task.status();
-    alerts_.observe(check, status.alert, result, status.last_good ? &*status.last_good : nullptr,
-                    status.consecutive_failures);
+    const auto outcome = classify(check, result);
+    metrics_.record_run(instance.name(), result, outcome);
+    alerts_.observe(check, instance,
+                    run_observation{outcome, result.started, status.last_good ? &status.last_good->output : nullptr,
+                                    result.error, status.consecutive_failures});
+    metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
 
     auto entry = databases_.find(check.database);
     if (entry == databases_.end() || entry->second.database != task.database()) return;
@@ -236,162 +212,18 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
     loop_.stop();
 }
 
-void daemon_app::refresh_connection_gauges() {
+std::string daemon_app::metrics_text() {
     for (const auto& [name, entry] : databases_) {
         const auto stats = entry.database->stats();
         metrics_.set_database_connections(name, stats.idle, stats.busy);
     }
+    return metrics_.serialize();
 }
 
-http_response daemon_app::health_response() const {
-    nlohmann::ordered_json databases = nlohmann::ordered_json::object();
-    bool healthy = !shutting_down_;
-    for (const auto& [name, entry] : databases_) {
-        nlohmann::ordered_json item{{"up", entry.up}};
-        if (!entry.up) {
-            item["error"] = entry.error;
-            healthy = false;
-        }
-        databases[name] = std::move(item);
-    }
-    nlohmann::ordered_json body{{"status", healthy ? "ok" : "degraded"}, {"checks", tasks_.size()}, {"databases", databases}};
-    return json_response(healthy ? http::status::ok : http::status::service_unavailable, body);
-}
-
-nlohmann::ordered_json daemon_app::alerts_json() const {
-    nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
-    std::set<std::string> listed;
-    for (const auto& [name, task] : tasks_) {
-        const auto& status = task->status();
-        const auto state = status.alert.state();
-        const auto key = dedup_key_for(name, false);
-        auto queued = alerts_.queued_json(key);
-        if (state == alert_state::ok && queued.empty()) continue;
-        nlohmann::ordered_json alert{{"check", name},
-                             {"dedup_key", key},
-                             {"state", to_string(state)},
-                             {"severity", task->config().alert.severity},
-                             {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
-                             {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr},
-                             {"summary", status.last_good ? render_summary(task->config(), status.last_good->output)
-                                                          : std::string()},
-                             {"runbook_url", task->config().alert.runbook_url}};
-        if (auto since = status.alert.active_since()) alert["active_since"] = format_rfc3339(*since);
-        alert["receivers"] = task->config().alert.receivers;
-        alert["notifications"] = std::move(queued);
-        listed.insert(key);
-        alerts.push_back(std::move(alert));
-    }
-    // <check>:error alerts, and alerts of removed checks whose resolve is still queued.
-    for (const auto* record : alerts_.active_records()) {
-        if (listed.contains(record->dedup_key)) continue;
-        const auto event = event_from_json(record->last_event);
-        nlohmann::ordered_json alert{{"check", record->error_alert ? record->check + ":error" : record->check},
-                                     {"dedup_key", record->dedup_key},
-                                     {"state", to_string(record->state)},
-                                     {"severity", event.severity},
-                                     {"summary", event.summary}};
-        if (!event.error.empty()) alert["error"] = event.error;
-        if (record->active_since) alert["active_since"] = format_rfc3339(*record->active_since);
-        alert["receivers"] = record->receivers;
-        alert["notifications"] = alerts_.queued_json(record->dedup_key);
-        alerts.push_back(std::move(alert));
-    }
-    return alerts;
-}
-
-http_response daemon_app::status_page() const {
-    status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
-    for (const auto& [name, entry] : databases_) view.databases.push_back({name, entry.up, entry.error});
-    for (const auto& [name, task] : tasks_) view.checks.push_back(check_to_json(*task, false));
-    return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
-}
-
-asio::awaitable<http_response> daemon_app::handle(const http_request& request) {
-    const auto target = request.target();
-    const auto [path, query] = split_target(std::string_view(target.data(), target.size()));
-    const auto match = match_route(path);
-    const auto method = request.method();
-
-    if (method == http::verb::options) {
-        // HAProxy's default health check is "OPTIONS /"; answer any known path (and "*").
-        if (match.target == route::not_found && path != "*") co_return error_response(http::status::not_found, "not found");
-        auto response = make_response(http::status::ok, "text/plain; charset=utf-8", "");
-        response.set(http::field::allow, path == "*" ? "GET, HEAD, POST, OPTIONS" : match.allow);
-        co_return response;
-    }
-    if (match.protected_by_token && config_.server.api_token) {
-        const auto authorization = request[http::field::authorization];
-        if (!bearer_matches(std::string_view(authorization.data(), authorization.size()), *config_.server.api_token)) {
-            auto response = error_response(http::status::unauthorized, "missing or wrong bearer token");
-            response.set(http::field::www_authenticate, "Bearer realm=\"invariantd\"");
-            co_return response;
-        }
-    }
-    if (match.target == route::not_found) co_return error_response(http::status::not_found, "not found");
-
-    const bool read = method == http::verb::get || method == http::verb::head;
-    const bool post = method == http::verb::post;
-    const bool post_route = match.target == route::run_check || match.target == route::reload;
-    if ((post_route && !post) || (!post_route && !read)) {
-        auto response = error_response(http::status::method_not_allowed, "method not allowed");
-        response.set(http::field::allow, match.allow);
-        co_return response;
-    }
-
-    switch (match.target) {
-        case route::status_page:
-            co_return status_page();
-        case route::livez:
-            co_return json_response(http::status::ok, {{"status", "ok"}});
-        case route::health:
-            co_return health_response();
-        case route::metrics: {
-            refresh_connection_gauges();
-            std::string body = metrics_.serialize();
-            const auto accept = request[http::field::accept_encoding];
-            const bool gzip = accepts_gzip(std::string_view(accept.data(), accept.size()));
-            if (gzip) body = gzip_compress(body);
-            auto response = make_response(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
-            if (gzip) response.set(http::field::content_encoding, "gzip");
-            response.set(http::field::vary, "Accept-Encoding");
-            co_return response;
-        }
-        case route::checks: {
-            nlohmann::ordered_json list = nlohmann::ordered_json::array();
-            for (const auto& [name, task] : tasks_) list.push_back(check_to_json(*task, false));
-            co_return json_response(http::status::ok, list);
-        }
-        case route::check: {
-            auto it = tasks_.find(match.check_name);
-            if (it == tasks_.end()) co_return error_response(http::status::not_found, "no such check");
-            co_return json_response(http::status::ok, check_to_json(*it->second, true));
-        }
-        case route::run_check: {
-            auto it = tasks_.find(match.check_name);
-            if (it == tasks_.end()) co_return error_response(http::status::not_found, "no such check");
-            auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
-            const auto wait = query_parameter(query, "wait");
-            if (!wait || *wait == "0" || *wait == "false") {
-                task->request_run();
-                co_return json_response(http::status::accepted,
-                                        nlohmann::ordered_json{{"status", "scheduled"}, {"check", match.check_name}});
-            }
-            co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 + std::chrono::seconds(5));
-            co_return json_response(http::status::ok, check_to_json(*task, true));
-        }
-        case route::alerts:
-            co_return json_response(http::status::ok, alerts_json());
-        case route::reload: {
-            auto errors = reload();
-            if (errors.empty()) co_return json_response(http::status::ok, {{"status", "reloaded"}});
-            co_return json_response(http::status::internal_server_error,
-                                    nlohmann::ordered_json{{"status", "error"}, {"errors", errors}});
-        }
-        case route::not_found:
-            break;
-    }
-    co_return error_response(http::status::not_found, "not found");
+std::vector<database_health> daemon_app::databases() const {
+    std::vector<database_health> out;
+    for (const auto& [name, entry] : databases_) out.push_back({name, entry.up, entry.error});
+    return out;
 }
 
 }  // namespace invariantd

@@ -45,16 +45,6 @@ void replace_series(prometheus::Family<prometheus::Gauge>& family, std::map<std:
 
 }  // namespace
 
-const char* to_string(run_outcome outcome) {
-    switch (outcome) {
-        case run_outcome::ok: return "ok";
-        case run_outcome::violation: return "violation";
-        case run_outcome::error: return "error";
-        case run_outcome::timeout: return "timeout";
-    }
-    return "error";
-}
-
 daemon_metrics::daemon_metrics(const std::string& version, const std::string& revision)
     : registry_(std::make_shared<prometheus::Registry>()),
       check_value_(BuildGauge().Name("invariantd_check_value").Help("Value of the check's last successful run.").Register(*registry_)),
@@ -71,7 +61,8 @@ daemon_metrics::daemon_metrics(const std::string& version, const std::string& re
       database_up_(BuildGauge().Name("invariantd_database_up").Help("1 when the database answered its last attempt.").Register(*registry_)),
       database_connections_(BuildGauge().Name("invariantd_database_connections").Help("Open connections to the database by state (idle, busy).").Register(*registry_)),
       reload_successful_(BuildGauge().Name("invariantd_config_last_reload_successful").Help("1 when the last configuration load succeeded.").Register(*registry_).Add({})),
-      reload_timestamp_(BuildGauge().Name("invariantd_config_last_reload_success_timestamp_seconds").Help("Time of the last successful configuration load.").Register(*registry_).Add({})) {
+      reload_timestamp_(BuildGauge().Name("invariantd_config_last_reload_success_timestamp_seconds").Help("Time of the last successful configuration load.").Register(*registry_).Add({})),
+      state_recovered_(BuildCounter().Name("invariantd_state_recovered_total").Help("Damaged state files set aside and replaced by empty ones at start-up.").Register(*registry_).Add({})) {
     BuildGauge()
         .Name("invariantd_build_info")
         .Help("Build information; always 1.")

@@ -11,14 +11,12 @@
 #include <prometheus/registry.h>
 
 #include "checks/result.hpp"
-#include "daemon/alerting/alert_tracker.hpp"
+#include "daemon/alerting/alert_book.hpp"
+#include "daemon/alerting/run_outcome.hpp"
 #include "daemon/core/process_metrics.hpp"
 
 namespace invariantd {
 
-/// How one run ended, the `outcome` label of invariantd_check_runs_total.
-enum class run_outcome { ok, violation, error, timeout };
-const char* to_string(run_outcome outcome);
 
 /// Every metric family of SPEC §6 and the series of each configured check and database.
 /// Series are created when a check or database is configured and removed only when it is
@@ -47,6 +45,8 @@ public:
     /// `outcome` is sent, failed or dropped.
     void count_notification(const std::string& receiver, const char* outcome);
     void set_notification_queue_length(const std::string& receiver, std::size_t length);
+    /// A damaged state file was set aside and replaced at start-up.
+    void count_state_recovered() { state_recovered_.Increment(); }
 
     /// Prometheus text format 0.0.4 of every family plus the process_* metrics.
     std::string serialize() const;
@@ -89,6 +89,7 @@ private:
     prometheus::Family<prometheus::Gauge>& database_connections_;
     prometheus::Gauge& reload_successful_;
     prometheus::Gauge& reload_timestamp_;
+    prometheus::Counter& state_recovered_;
     std::map<std::string, check_series> checks_;
     std::map<std::string, database_series> databases_;
 };

@@ -22,15 +22,15 @@ nlohmann::ordered_json breakdown_json(const checks::module_output& output) {
 
 }  // namespace
 
-nlohmann::ordered_json check_to_json(const check_task& task, bool full) {
+nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& book, bool full) {
     const auto& config = task.config();
     const auto& status = task.status();
     nlohmann::ordered_json out{
-        {"name", config.name},
+        {"name", task.instance().name()},
         {"module", config.module},
         {"database", config.database},
         {"interval", format_duration(config.interval)},
-        {"state", task.state_name()},
+        {"state", task.state_name(book.state(task.instance()))},
         {"value", nullptr},
         {"details", nlohmann::ordered_json::object()},
         {"last_run", nullptr},
@@ -55,7 +55,7 @@ nlohmann::ordered_json check_to_json(const check_task& task, bool full) {
         out["samples"] = status.last_good ? status.last_good->output.samples : nlohmann::ordered_json::array();
         out["timeout"] = format_duration(config.timeout);
         out["consecutive_failures"] = status.consecutive_failures;
-        if (auto since = status.alert.active_since()) out["active_since"] = format_rfc3339(*since);
+        if (auto since = book.active_since(task.instance())) out["active_since"] = format_rfc3339(*since);
     }
     return out;
 }

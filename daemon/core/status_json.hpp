@@ -13,7 +13,8 @@ namespace invariantd {
 
 
 /// The /api/v1/checks entry of a task; `full` adds breakdown and samples (/api/v1/checks/{name}).
-nlohmann::ordered_json check_to_json(const check_task& task, bool full);
+/// `book` holds the task's alert state.
+nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& book, bool full);
 
 /// One `once --json` entry: the result of a single run with its outcome.
 nlohmann::ordered_json once_result_to_json(const config::check_config& check, const checks::check_result& result,

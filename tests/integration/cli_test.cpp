@@ -112,6 +112,16 @@ TEST_CASE("modules lists every module with its parameters and defaults", "[cli]"
     CHECK(result.out.find("query: (required)") != std::string::npos);
     CHECK(result.out.find("mode: rows  (rows|scalar)") != std::string::npos);
     CHECK(result.out.find("group_column: null") != std::string::npos);
+    // Nested list defaults are printed whole, not only their type (orphans' two relations).
+    const auto orphans = result.out.substr(result.out.find("orphans — "));
+    CHECK(orphans.find("relations: (list of mappings)") != std::string::npos);
+    CHECK(orphans.find("- {child: racks, column: audit_session_id, parent: audit_sessions, parent_column: id, "
+                       "null_is_orphan: false}") != std::string::npos);
+    CHECK(orphans.find("- {child: scans, column: rack_id, parent: racks, parent_column: id, null_is_orphan: false}") !=
+          std::string::npos);
+    const auto schema = result.out.substr(result.out.find("schema — "));
+    CHECK(schema.find("expectations: (list of mappings)") != std::string::npos);
+    CHECK(schema.find("default: []") != std::string::npos);
 }
 
 TEST_CASE("the version flag and usage errors", "[cli]") {

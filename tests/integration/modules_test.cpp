@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "daemon/alerting/run_outcome.hpp"
 #include "tests/support/loop.hpp"
 #include "tests/support/pg.hpp"
 #include "tests/support/process.hpp"
@@ -196,7 +197,7 @@ TEST_CASE("sync_failure_rate: runbook 001, the window, slow syncs and min_total"
     const auto config = w.config("sync_failure_rate", "{ min_total: 20 }");
     auto judged = config.checks[0];
     judged.alert.when = config::parse_condition("> 0.05");
-    CHECK_FALSE(condition_holds(judged, result));
+    CHECK(classify(judged, result) == run_outcome::ok);  // suppressed: not a violation although 0.25 > 0.05
 
     // A window with no syncs at all: rate 0.
     result = w.run("sync_failure_rate", "{ window: 10s }");

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/alerting/alert_dispatcher.hpp"
+#include "daemon/alerting/alert_book.hpp"
 #include "daemon/alerting/delivery_policy.hpp"
 #include "daemon/alerting/http_client.hpp"
 #include "daemon/alerting/receiver_payloads.hpp"
@@ -37,7 +37,7 @@ checks::module_output shift_output(std::size_t samples = 2, std::size_t sample_b
     return output;
 }
 
-config::receiver_config receiver(const std::string& type) {
+config::receiver_config receiver(config::receiver_type type) {
     config::receiver_config r;
     r.name = "r";
     r.type = type;
@@ -48,41 +48,6 @@ config::receiver_config receiver(const std::string& type) {
 }
 
 }  // namespace
-
-TEST_CASE("notification rule: first firing triggers, repeat after repeat_interval, leaving firing resolves",
-          "[alerting]") {
-    const auto t0 = system_clock::time_point(std::chrono::seconds(1'800'000'000));
-    using enum alert_state;
-    CHECK(next_action(ok, std::nullopt, pending, t0, 4h) == alert_action::none);
-    CHECK(next_action(pending, std::nullopt, firing, t0, 4h) == alert_action::trigger);
-    CHECK(next_action(ok, std::nullopt, firing, t0, 4h) == alert_action::trigger);
-    CHECK(next_action(firing, t0, firing, t0 + 4h - 1ms, 4h) == alert_action::none);
-    CHECK(next_action(firing, t0, firing, t0 + 4h, 4h) == alert_action::trigger);
-    CHECK(next_action(firing, t0, ok, t0 + 1s, 4h) == alert_action::resolve);
-    CHECK(next_action(firing, t0, pending, t0 + 1s, 4h) == alert_action::resolve);
-    CHECK(next_action(pending, std::nullopt, ok, t0, 4h) == alert_action::none);  // never paged: nothing to resolve
-}
-
-TEST_CASE("alert records survive a JSON round trip", "[alerting]") {
-    alert_record record;
-    record.dedup_key = "invariantd/x:error";
-    record.check = "x";
-    record.error_alert = true;
-    record.state = alert_state::firing;
-    record.active_since = system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
-    record.last_sent = system_clock::time_point(std::chrono::milliseconds(1'700'000'100'000));
-    record.receivers = {"a", "b"};
-    record.last_event = {{"action", "trigger"}};
-    const auto back = record_from_json(nlohmann::json::parse(to_json(record).dump()));
-    CHECK(back.dedup_key == record.dedup_key);
-    CHECK(back.error_alert);
-    CHECK(back.state == alert_state::firing);
-    CHECK(back.active_since == record.active_since);
-    CHECK(back.last_sent == record.last_sent);
-    CHECK(!back.resolved_at);
-    CHECK(back.receivers == record.receivers);
-    CHECK(back.last_event["action"] == "trigger");
-}
 
 TEST_CASE("retry policy: 2xx sent, 408/429/5xx/network retried, other 4xx dropped; backoff 1s doubling to 5m ±20%",
           "[alerting][retry]") {
@@ -146,9 +111,9 @@ TEST_CASE("receiver URLs parse into origin and target", "[alerting][url]") {
 }
 
 TEST_CASE("pagerduty: Events API v2 trigger and resolve, field by field", "[alerting][pagerduty]") {
-    const auto event = make_value_event(shift_check(), shift_output(), false, "2026-11-22T10:00:00.000Z",
+    const auto event = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(), notify_action::trigger, "2026-11-22T10:00:00.000Z",
                                         "2026-11-22T10:05:00.000Z");
-    const auto request = build_request(receiver("pagerduty"), event, "db-host-1");
+    const auto request = build_request(receiver(config::receiver_type::pagerduty), event, "db-host-1");
     CHECK(request.path_suffix.empty());
     const auto body = nlohmann::json::parse(request.body);
     CHECK(body["routing_key"] == "key-123");
@@ -169,7 +134,7 @@ TEST_CASE("pagerduty: Events API v2 trigger and resolve, field by field", "[aler
     CHECK(payload["custom_details"]["samples"].size() == 2);
     CHECK(body["links"][0]["href"] == "https://wiki.example.com/runbooks/shifts");
 
-    const auto resolve = make_value_event(shift_check(), shift_output(), true, "2026-11-22T10:00:00.000Z",
+    const auto resolve = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(), notify_action::resolve, "2026-11-22T10:00:00.000Z",
                                           "2026-11-22T11:00:00.000Z");
     const auto resolved = nlohmann::json::parse(pagerduty_body(resolve, "key-123", "db-host-1"));
     CHECK(resolved["event_action"] == "resolve");
@@ -180,7 +145,7 @@ TEST_CASE("pagerduty: Events API v2 trigger and resolve, field by field", "[aler
 TEST_CASE("pagerduty: payload kept under 512 KB by trimming samples, summary at most 1024 chars", "[alerting][pagerduty]") {
     auto check = shift_check();
     check.alert.summary = std::string(3000, 's');
-    const auto event = make_value_event(check, shift_output(200, 8 * 1024), false, "", "2026-11-22T10:05:00.000Z");
+    const auto event = make_value_event(check, check_instance::of("shift_coverage"), shift_output(200, 8 * 1024), notify_action::trigger, "", "2026-11-22T10:05:00.000Z");
     const auto text = pagerduty_body(event, "key", "host");
     CHECK(text.size() < pagerduty_max_payload);
     const auto body = nlohmann::json::parse(text);
@@ -194,9 +159,9 @@ TEST_CASE("pagerduty: payload kept under 512 KB by trimming samples, summary at 
 
 TEST_CASE("alertmanager: POST /api/v2/alerts with labels, annotations, startsAt and endsAt on resolve",
           "[alerting][alertmanager]") {
-    const auto trigger = make_value_event(shift_check(), shift_output(), false, "2026-11-22T10:00:00.000Z",
+    const auto trigger = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(), notify_action::trigger, "2026-11-22T10:00:00.000Z",
                                           "2026-11-22T10:05:00.000Z");
-    const auto request = build_request(receiver("alertmanager"), trigger, "h");
+    const auto request = build_request(receiver(config::receiver_type::alertmanager), trigger, "h");
     CHECK(request.path_suffix == "/api/v2/alerts");
     const auto alerts = nlohmann::json::parse(request.body);
     REQUIRE(alerts.size() == 1);
@@ -210,15 +175,15 @@ TEST_CASE("alertmanager: POST /api/v2/alerts with labels, annotations, startsAt 
     CHECK(alerts[0]["annotations"]["runbook_url"] == "https://wiki.example.com/runbooks/shifts");
     CHECK(alerts[0]["startsAt"] == "2026-11-22T10:00:00.000Z");
     CHECK(!alerts[0].contains("endsAt"));
-    const auto resolve = make_value_event(shift_check(), shift_output(), true, "2026-11-22T10:00:00.000Z",
+    const auto resolve = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(), notify_action::resolve, "2026-11-22T10:00:00.000Z",
                                           "2026-11-22T11:00:00.000Z");
     CHECK(nlohmann::json::parse(alertmanager_body(resolve))[0]["endsAt"] == "2026-11-22T11:00:00.000Z");
 }
 
 TEST_CASE("webhook: Alertmanager webhook v4 with an HMAC-SHA256 signature header", "[alerting][webhook]") {
-    const auto trigger = make_value_event(shift_check(), shift_output(), false, "2026-11-22T10:00:00.000Z",
+    const auto trigger = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(), notify_action::trigger, "2026-11-22T10:00:00.000Z",
                                           "2026-11-22T10:05:00.000Z");
-    const auto request = build_request(receiver("webhook"), trigger, "h");
+    const auto request = build_request(receiver(config::receiver_type::webhook), trigger, "h");
     const auto body = nlohmann::json::parse(request.body);
     CHECK(body["version"] == "4");
     CHECK(body["status"] == "firing");
@@ -233,14 +198,14 @@ TEST_CASE("webhook: Alertmanager webhook v4 with an HMAC-SHA256 signature header
     // RFC 4231 test case 2.
     CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
           "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    auto unsigned_receiver = receiver("webhook");
+    auto unsigned_receiver = receiver(config::receiver_type::webhook);
     unsigned_receiver.hmac_secret.clear();
     for (const auto& [name, value] : build_request(unsigned_receiver, trigger, "h").headers)
         CHECK(name != "X-Invariantd-Signature");
 }
 
 TEST_CASE("slack: one readable line and the top five samples", "[alerting][slack]") {
-    const auto trigger = make_value_event(shift_check(), shift_output(8), false, "", "2026-11-22T10:05:00.000Z");
+    const auto trigger = make_value_event(shift_check(), check_instance::of("shift_coverage"), shift_output(8), notify_action::trigger, "", "2026-11-22T10:05:00.000Z");
     const auto text = nlohmann::json::parse(slack_body(trigger))["text"].get<std::string>();
     CHECK(text.find("*[FIRING critical]* `shift_coverage` — 168 shifts missing across 32 events") != std::string::npos);
     CHECK(text.find("<https://wiki.example.com/runbooks/shifts|Runbook>") != std::string::npos);
@@ -251,7 +216,7 @@ TEST_CASE("slack: one readable line and the top five samples", "[alerting][slack
 
 TEST_CASE("error alerts say why the check cannot run, without secrets", "[alerting]") {
     secret_registry::global().add({"hunter2-password"});
-    const auto event = make_error_event(shift_check(), "connection failed: password hunter2-password rejected", 3, false,
+    const auto event = make_error_event(shift_check(), check_instance::of("shift_coverage"), "connection failed: password hunter2-password rejected", 3, notify_action::trigger,
                                         "2026-11-22T10:00:00.000Z", "2026-11-22T10:00:00.000Z");
     CHECK(event.dedup_key == "invariantd/shift_coverage:error");
     CHECK(event.alert_name == "shift_coverage:error");

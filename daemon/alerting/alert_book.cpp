@@ -1,0 +1,232 @@
+#include "daemon/alerting/alert_book.hpp"
+
+#include "daemon/alerting/summary_template.hpp"
+#include "daemon/common/time_format.hpp"
+
+namespace invariantd {
+
+namespace {
+
+nlohmann::ordered_json time_json(const std::optional<system_clock::time_point>& when) {
+    if (!when) return nullptr;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(when->time_since_epoch()).count();
+}
+
+std::optional<system_clock::time_point> time_from(const nlohmann::json& json, const char* key) {
+    auto it = json.find(key);
+    if (it == json.end() || !it->is_number_integer()) return std::nullopt;
+    return system_clock::time_point(std::chrono::milliseconds(it->get<std::int64_t>()));
+}
+
+alert_state state_from(const std::string& name) {
+    if (name == "pending") return alert_state::pending;
+    if (name == "firing") return alert_state::firing;
+    return alert_state::ok;
+}
+
+/// The value alert's next state after a successful run (the former alert_tracker).
+void advance_value_state(alert_record& record, bool condition_holds, system_clock::time_point at, duration for_duration) {
+    if (!condition_holds) {
+        record.state = alert_state::ok;
+        record.active_since.reset();
+        return;
+    }
+    if (record.state == alert_state::ok || !record.active_since) {
+        record.state = alert_state::pending;
+        record.active_since = at;
+    }
+    if (record.state == alert_state::pending && at - *record.active_since >= for_duration)
+        record.state = alert_state::firing;
+}
+
+}  // namespace
+
+const char* to_string(alert_state state) {
+    switch (state) {
+        case alert_state::ok: return "ok";
+        case alert_state::pending: return "pending";
+        case alert_state::firing: return "firing";
+    }
+    return "ok";
+}
+
+nlohmann::ordered_json to_json(const alert_record& record) {
+    // "check" holds the instance name and "error_alert" the kind: the layout files written
+    // before instances existed use, so both directions stay readable.
+    return {{"dedup_key", record.dedup_key},
+            {"check", record.instance.name()},
+            {"instance_check", record.instance.check()},
+            {"instance_member", record.instance.member()},
+            {"error_alert", record.kind == alert_kind::error},
+            {"state", to_string(record.state)},
+            {"active_since", time_json(record.active_since)},
+            {"last_sent", time_json(record.last_sent)},
+            {"resolved_at", time_json(record.resolved_at)},
+            {"receivers", record.receivers},
+            {"last_event", record.last_event ? to_json(*record.last_event) : nlohmann::ordered_json(nullptr)},
+            {"version", record.version}};
+}
+
+alert_record record_from_json(const nlohmann::json& json) {
+    alert_record record;
+    record.dedup_key = json.value("dedup_key", "");
+    const std::string member = json.value("instance_member", "");
+    record.instance = member.empty() ? check_instance::of(json.value("instance_check", json.value("check", "")))
+                                     : check_instance::of_member(json.value("instance_check", ""), member);
+    record.kind = json.value("error_alert", false) ? alert_kind::error : alert_kind::value;
+    record.state = state_from(json.value("state", "ok"));
+    record.active_since = time_from(json, "active_since");
+    record.last_sent = time_from(json, "last_sent");
+    record.resolved_at = time_from(json, "resolved_at");
+    if (auto it = json.find("receivers"); it != json.end() && it->is_array())
+        for (const auto& name : *it)
+            if (name.is_string()) record.receivers.push_back(name.get<std::string>());
+    if (auto it = json.find("last_event"); it != json.end() && it->is_object()) record.last_event = event_from_json(*it);
+    if (auto it = json.find("version"); it != json.end() && it->is_number_unsigned())
+        record.version = it->get<std::uint64_t>();
+    return record;
+}
+
+alert_action next_action(alert_state notified, std::optional<system_clock::time_point> last_sent, alert_state now_state,
+                         system_clock::time_point now, duration repeat_interval) {
+    if (now_state == alert_state::firing) {
+        if (notified != alert_state::firing || !last_sent || now - *last_sent >= repeat_interval)
+            return alert_action::trigger;
+        return alert_action::none;
+    }
+    return notified == alert_state::firing ? alert_action::resolve : alert_action::none;
+}
+
+void alert_book::restore(std::vector<alert_record> records) {
+    for (auto& record : records) {
+        auto key = record.dedup_key;
+        records_[key] = std::move(record);
+    }
+}
+
+alert_record& alert_book::record_for(const check_instance& instance, alert_kind kind) {
+    const auto key = dedup_key_for(instance, kind);
+    auto [it, inserted] = records_.try_emplace(key);
+    if (inserted) {
+        it->second.dedup_key = key;
+        it->second.instance = instance;
+        it->second.kind = kind;
+    }
+    return it->second;
+}
+
+void alert_book::changed(alert_record& record, book_update& update) {
+    ++record.version;
+    update.changed.push_back(record);
+}
+
+void alert_book::queue(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
+                       system_clock::time_point now, book_update& update) {
+    (event.resolve() ? record.resolved_at : record.last_sent) = now;
+    record.receivers = receivers;
+    record.last_event = event;
+    update.notifications.push_back({std::move(event), receivers, record.kind});
+}
+
+book_update alert_book::observe(const config::check_config& check, const check_instance& instance,
+                                const run_observation& run, system_clock::time_point now) {
+    book_update update;
+    const auto stamp = format_rfc3339(now);
+    const bool ran = succeeded(run.outcome);
+    const auto& receivers = check.alert.receivers;
+
+    const auto value_key = dedup_key_for(instance, alert_kind::value);
+    if (run.outcome == run_outcome::violation || records_.contains(value_key)) {
+        auto& record = record_for(instance, alert_kind::value);
+        const auto before_state = record.state;
+        const auto before_since = record.active_since;
+        if (ran) advance_value_state(record, run.outcome == run_outcome::violation, run.started, check.alert.for_duration);
+        bool dirty = record.state != before_state || record.active_since != before_since;
+        const auto action = next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
+        if (action != alert_action::none && run.last_good) {
+            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto since = notify == notify_action::resolve ? before_since : record.active_since;
+            queue(record,
+                  make_value_event(check, instance, *run.last_good, notify, since ? format_rfc3339(*since) : stamp, stamp),
+                  receivers, now, update);
+            dirty = true;
+        }
+        if (dirty) changed(record, update);
+    }
+
+    const auto error_key = dedup_key_for(instance, alert_kind::error);
+    if (!ran || records_.contains(error_key)) {
+        auto& record = record_for(instance, alert_kind::error);
+        alert_state target = record.state;
+        if (ran) target = alert_state::ok;
+        else if (run.consecutive_failures >= check.alert.error_after) target = alert_state::firing;
+        const auto action = next_action(record.state, record.last_sent, target, now, check.alert.repeat_interval);
+        bool dirty = target != record.state;
+        if (target == alert_state::firing && record.state != alert_state::firing) record.active_since = now;
+        if (action != alert_action::none) {
+            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto since = record.active_since ? format_rfc3339(*record.active_since) : stamp;
+            queue(record, make_error_event(check, instance, run.error, run.consecutive_failures, notify, since, stamp),
+                  receivers, now, update);
+            dirty = true;
+        }
+        record.state = target;
+        if (target == alert_state::ok) record.active_since.reset();
+        if (dirty) changed(record, update);
+    }
+    return update;
+}
+
+book_update alert_book::retain(const std::set<check_instance>& configured, system_clock::time_point now) {
+    book_update update;
+    const auto stamp = format_rfc3339(now);
+    for (auto& [key, record] : records_) {
+        if (configured.contains(record.instance) || record.state == alert_state::ok) continue;
+        if (record.state == alert_state::firing && record.last_event) {
+            auto event = *record.last_event;
+            event.action = notify_action::resolve;
+            event.ends_at = stamp;
+            event.timestamp = stamp;
+            event.summary = cut_summary(event.alert_name + " resolved: the check was removed from the configuration");
+            queue(record, std::move(event), record.receivers, now, update);
+        }
+        record.state = alert_state::ok;
+        record.active_since.reset();
+        changed(record, update);
+    }
+    return update;
+}
+
+book_update alert_book::forget_finished(system_clock::time_point now, duration keep_resolved,
+                                        const std::set<std::string>& queued_keys) {
+    book_update update;
+    for (auto it = records_.begin(); it != records_.end();) {
+        const auto& record = it->second;
+        const bool over = record.state == alert_state::ok && !queued_keys.contains(record.dedup_key) &&
+                          (!record.resolved_at || now - *record.resolved_at > keep_resolved);
+        if (!over) {
+            ++it;
+            continue;
+        }
+        update.forgotten.push_back(record.dedup_key);
+        it = records_.erase(it);
+    }
+    return update;
+}
+
+alert_state alert_book::state(const check_instance& instance) const {
+    auto it = records_.find(dedup_key_for(instance, alert_kind::value));
+    return it == records_.end() ? alert_state::ok : it->second.state;
+}
+
+std::optional<system_clock::time_point> alert_book::active_since(const check_instance& instance) const {
+    auto it = records_.find(dedup_key_for(instance, alert_kind::value));
+    return it == records_.end() ? std::nullopt : it->second.active_since;
+}
+
+const alert_record* alert_book::find(const std::string& dedup_key) const {
+    auto it = records_.find(dedup_key);
+    return it == records_.end() ? nullptr : &it->second;
+}
+
+}  // namespace invariantd

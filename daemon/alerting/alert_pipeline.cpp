@@ -1,0 +1,276 @@
+#include "daemon/alerting/alert_pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/alerting/receiver_payloads.hpp"
+#include "daemon/common/time_format.hpp"
+
+namespace invariantd {
+
+namespace {
+
+double unix_now() { return unix_seconds(system_clock::now()); }
+
+state::stored_alert to_stored(const alert_record& record) {
+    return {record.dedup_key, to_json(record).dump(), record.version};
+}
+
+}  // namespace
+
+alert_pipeline::alert_pipeline(asio::any_io_executor loop, delivery_observer observer)
+    : loop_(loop),
+      observer_(std::move(observer)),
+      tls_(make_tls_client_context()),
+      host_name_(local_host_name()),
+      writer_(loop),
+      repost_timer_(loop) {}
+
+alert_pipeline::~alert_pipeline() {
+    stopping_ = true;
+    for (auto& [key, queue] : queues_) queue->close();
+}
+
+bool alert_pipeline::open(const std::string& state_dir) {
+    auto loaded = writer_.open(state_dir);
+    std::size_t firing = 0;
+    for (const auto& record : loaded.records) firing += record.state == alert_state::firing ? 1 : 0;
+    spdlog::info("outbox {}/outbox.db: {} queued notifications, {} firing alerts restored", state_dir,
+                 loaded.notifications.size(), firing);
+    book_.restore(std::move(loaded.records));
+    loaded_ = std::move(loaded.notifications);
+    return loaded.recovered;
+}
+
+void alert_pipeline::drop(const std::string& receiver, const std::string& what, std::int64_t id,
+                          std::vector<std::int64_t>& ids) {
+    spdlog::error("dropping {} for receiver '{}': the receiver is no longer configured", what, receiver);
+    if (observer_.count) observer_.count(receiver, delivery_outcome::dropped);
+    if (id != 0) ids.push_back(id);
+}
+
+void alert_pipeline::configure(const std::vector<config::receiver_config>& receivers) {
+    receivers_.clear();
+    std::set<destination_key> wanted;
+    for (const auto& receiver : receivers) {
+        receivers_[receiver.name] = receiver;
+        for (std::size_t i = 0; i < receiver.urls.size(); ++i) wanted.insert({receiver.name, i});
+    }
+    std::vector<std::int64_t> dropped_ids;
+    for (auto it = queues_.begin(); it != queues_.end();) {
+        if (wanted.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        for (const auto& item : it->second->close())
+            drop(item->receiver, fmt::format("notification {} {}", to_string(item->event.action), item->event.dedup_key),
+                 item->id, dropped_ids);
+        if (observer_.queue_length) observer_.queue_length(it->first.first, 0);
+        it = queues_.erase(it);
+    }
+    delivery_queue::surroundings context{loop_,
+                                    tls_,
+                                    [this](const std::string& name) -> const config::receiver_config* {
+                                        auto it = receivers_.find(name);
+                                        return it == receivers_.end() ? nullptr : &it->second;
+                                    },
+                                    &writer_,
+                                    &observer_,
+                                    [this] { publish_queue_lengths(); },
+                                    host_name_};
+    for (const auto& key : wanted) {
+        if (queues_.contains(key)) continue;
+        auto queue = std::make_shared<delivery_queue>(context, key.first, key.second);
+        queues_.emplace(key, queue);
+        queue->start();
+    }
+    // Notifications restored from the outbox join their queue in their order.
+    for (auto& row : loaded_) {
+        auto it = queues_.find({row.receiver, row.destination});
+        if (it == queues_.end()) {
+            drop(row.receiver, fmt::format("stored notification {} {}", row.action, row.dedup_key), row.id, dropped_ids);
+            continue;
+        }
+        auto item = std::make_shared<queued_notification>();
+        try {
+            item->event = event_from_json(nlohmann::json::parse(row.event_json));
+        } catch (const std::exception&) {
+            spdlog::error("dropping stored notification {}: unreadable", row.id);
+            dropped_ids.push_back(row.id);
+            continue;
+        }
+        item->id = row.id;
+        item->receiver = row.receiver;
+        item->destination = row.destination;
+        item->committed = true;
+        it->second->push(std::move(item));
+    }
+    loaded_.clear();
+    if (!dropped_ids.empty()) {
+        writer_.spawn_write([ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
+                            "cannot remove dropped notifications");
+    }
+    if (!started_) {
+        started_ = true;
+        asio::co_spawn(loop_, repost_loop(), log_escaped_exception{"alertmanager resend"});
+    }
+    publish_queue_lengths();
+}
+
+void alert_pipeline::observe(const config::check_config& check, const check_instance& instance,
+                             const run_observation& run) {
+    if (stopping_) return;
+    apply(book_.observe(check, instance, run, system_clock::now()));
+}
+
+void alert_pipeline::retain(const std::set<check_instance>& configured) {
+    if (stopping_) return;
+    apply(book_.retain(configured, system_clock::now()));
+}
+
+void alert_pipeline::apply(book_update update) {
+    if (update.empty()) return;
+    std::vector<std::shared_ptr<queued_notification>> items;
+    for (const auto& note : update.notifications) {
+        const auto& event = note.event;
+        const auto level = event.resolve()                    ? spdlog::level::info
+                           : note.kind == alert_kind::error   ? spdlog::level::err
+                                                              : spdlog::level::warn;
+        spdlog::log(level, "alert {} {}: {}", event.dedup_key, event.resolve() ? "resolved" : "firing", event.summary);
+        auto queued = enqueue(event, note.receivers, true);
+        items.insert(items.end(), queued.begin(), queued.end());
+    }
+    for (const auto& key : update.forgotten) reposter_.forget(key);
+    if (!update.forgotten.empty()) {
+        writer_.spawn_write([keys = std::move(update.forgotten)](state::state_store& store) { store.forget_alerts(keys); },
+                            "cannot forget finished alerts");
+    }
+    if (update.changed.empty() && items.empty()) return;
+    std::vector<state::stored_alert> alerts;
+    for (const auto& record : update.changed) alerts.push_back(to_stored(record));
+    asio::co_spawn(loop_, commit(std::move(alerts), std::move(items)), log_escaped_exception{"outbox commit"});
+}
+
+std::vector<std::shared_ptr<queued_notification>> alert_pipeline::enqueue(const alert_event& event,
+                                                                          const std::vector<std::string>& receivers,
+                                                                          bool durable) {
+    std::vector<std::shared_ptr<queued_notification>> out;
+    const auto steady_now = steady_clock::now();
+    for (const auto& name : receivers) {
+        auto receiver = receivers_.find(name);
+        if (receiver == receivers_.end()) continue;  // the loader guarantees it; a removed one cannot take it
+        for (std::size_t i = 0; i < receiver->second.urls.size(); ++i) {
+            auto queue = queues_.find({name, i});
+            if (queue == queues_.end()) continue;
+            auto item = std::make_shared<queued_notification>();
+            item->receiver = name;
+            item->destination = i;
+            item->event = event;
+            item->committed = !durable;
+            queue->second->push(item);
+            out.push_back(std::move(item));
+        }
+        reposter_.posted(event.dedup_key, name, steady_now);
+    }
+    publish_queue_lengths();
+    return out;
+}
+
+asio::awaitable<void> alert_pipeline::commit(std::vector<state::stored_alert> alerts,
+                                             std::vector<std::shared_ptr<queued_notification>> items) {
+    std::vector<state::stored_notification> rows;
+    const double now = unix_now();
+    for (const auto& item : items) {
+        state::stored_notification row;
+        row.receiver = item->receiver;
+        row.destination = item->destination;
+        row.dedup_key = item->event.dedup_key;
+        row.action = to_string(item->event.action);
+        row.event_json = to_json(item->event).dump();
+        row.enqueued_at = now;
+        row.claim_until = std::numeric_limits<double>::max();
+        rows.push_back(std::move(row));
+    }
+    try {
+        const auto ids = co_await writer_.commit(std::move(alerts), std::move(rows));
+        for (std::size_t i = 0; i < items.size() && i < ids.size(); ++i) items[i]->id = ids[i];
+    } catch (const std::exception& e) {
+        // Better delivered without durability than not at all; the log says what is at risk.
+        spdlog::error("outbox: cannot commit {} notifications ({}); sending them anyway, but they will not survive a "
+                      "restart",
+                      items.size(), e.what());
+    }
+    for (auto& item : items) item->committed = true;
+    for (auto& [key, queue] : queues_) queue->wake();
+}
+
+asio::awaitable<void> alert_pipeline::repost_loop() {
+    boost::system::error_code ec;
+    while (!stopping_) {
+        repost_timer_.expires_after(std::chrono::seconds(1));
+        co_await repost_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping_) break;
+        repost_and_clean();
+    }
+}
+
+std::set<std::string> alert_pipeline::queued_keys() const {
+    std::set<std::string> keys;
+    for (const auto& [key, queue] : queues_)
+        for (const auto& item : queue->items()) keys.insert(item->event.dedup_key);
+    return keys;
+}
+
+void alert_pipeline::repost_and_clean() {
+    const auto now = system_clock::now();
+    const auto queued = queued_keys();
+    apply(book_.forget_finished(now, alertmanager_reposter::keep_resolved(receivers_), queued));
+    for (const auto& repost : reposter_.due(book_, receivers_, queued, now, steady_clock::now()))
+        enqueue(repost.event, {repost.receiver}, false);
+}
+
+void alert_pipeline::publish_queue_lengths() {
+    if (!observer_.queue_length) return;
+    std::map<std::string, std::size_t> lengths;
+    for (const auto& [name, receiver] : receivers_) lengths[name] = 0;
+    for (const auto& [key, queue] : queues_) lengths[queue->receiver()] += queue->items().size();
+    for (const auto& [name, length] : lengths) observer_.queue_length(name, length);
+}
+
+nlohmann::ordered_json alert_pipeline::queued_json(const std::string& dedup_key) const {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    const auto steady_now = steady_clock::now();
+    const auto now = system_clock::now();
+    for (const auto& [key, queue] : queues_) {
+        const auto count = receivers_.contains(queue->receiver()) ? receivers_.at(queue->receiver()).urls.size() : 1;
+        for (const auto& item : queue->items()) {
+            if (item->event.dedup_key != dedup_key) continue;
+            nlohmann::ordered_json entry{{"receiver", queue->receiver()},
+                                         {"action", to_string(item->event.action)},
+                                         {"attempts", item->failures},
+                                         {"durable", item->committed && item->id != 0}};
+            if (count > 1) entry["url_index"] = queue->index();
+            if (item->failures > 0) {
+                entry["last_error"] = item->last_error;
+                const auto wait = item->next_attempt > steady_now ? item->next_attempt - steady_now : steady_clock::duration{};
+                entry["next_attempt"] = format_rfc3339(now + std::chrono::duration_cast<system_clock::duration>(wait));
+            }
+            out.push_back(std::move(entry));
+        }
+    }
+    return out;
+}
+
+std::size_t alert_pipeline::queued_total() const {
+    std::size_t total = 0;
+    for (const auto& [key, queue] : queues_) total += queue->items().size();
+    return total;
+}
+
+asio::awaitable<void> alert_pipeline::stop() {
+    stopping_ = true;
+    repost_timer_.cancel();
+    for (auto& [key, queue] : queues_) queue->close();
+    co_await writer_.drain(steady_clock::now() + std::chrono::seconds(10));
+}
+
+}  // namespace invariantd

@@ -1,0 +1,81 @@
+#pragma once
+/// Alerting as stages, the way Alertmanager's notify pipeline separates them:
+///   1. alert_book            decides: run result → changed records + typed notifications (pure)
+///   2. outbox_writer         makes them durable (state store on its own worker thread)
+///   3. delivery_queue        one per receiver URL: send in order, retry, back off
+///   4. alertmanager_reposter re-posts firing/resolved alerts to Alertmanager
+/// This class wires the stages together and is what the daemon talks to. A notification is
+/// committed (with the record change that caused it) before its queue may send it.
+/// Loop thread only.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/alerting/alert_book.hpp"
+#include "daemon/alerting/alertmanager_reposter.hpp"
+#include "daemon/alerting/delivery_queue.hpp"
+#include "daemon/alerting/outbox_writer.hpp"
+
+namespace invariantd {
+
+class alert_pipeline {
+public:
+    alert_pipeline(asio::any_io_executor loop, delivery_observer observer);
+    ~alert_pipeline();
+    alert_pipeline(const alert_pipeline&) = delete;
+    alert_pipeline& operator=(const alert_pipeline&) = delete;
+
+    /// Opens `<state_dir>/outbox.db` and restores the book and the queued notifications.
+    /// Start-up only (blocking). True when the file was damaged and replaced (the caller
+    /// counts it); throws state::state_error naming the path when unusable.
+    bool open(const std::string& state_dir);
+    /// Applies the receiver set: new URLs get a queue; notifications queued for a receiver
+    /// that is no longer configured are dropped (error log, outcome dropped).
+    void configure(const std::vector<config::receiver_config>& receivers);
+    /// After every run of `instance`.
+    void observe(const config::check_config& check, const check_instance& instance, const run_observation& run);
+    /// Resolves the open alerts of every instance not in `configured`.
+    void retain(const std::set<check_instance>& configured);
+
+    /// Read-only view for the API, the status page and the metrics.
+    const alert_book& book() const { return book_; }
+    /// The queued notifications of one dedup key, for /api/v1/alerts.
+    nlohmann::ordered_json queued_json(const std::string& dedup_key) const;
+    std::size_t queued_total() const;
+
+    /// Stops delivery and waits until every state change is committed (SIGTERM).
+    asio::awaitable<void> stop();
+
+private:
+    using destination_key = std::pair<std::string, std::size_t>;
+
+    /// Logs and queues the update's notifications, then commits it (stage 1 → 2 → 3).
+    void apply(book_update update);
+    std::vector<std::shared_ptr<queued_notification>> enqueue(const alert_event& event,
+                                                              const std::vector<std::string>& receivers, bool durable);
+    asio::awaitable<void> commit(std::vector<state::stored_alert> alerts,
+                                 std::vector<std::shared_ptr<queued_notification>> items);
+    asio::awaitable<void> repost_loop();
+    void repost_and_clean();
+    std::set<std::string> queued_keys() const;
+    void drop(const std::string& receiver, const std::string& what, std::int64_t id, std::vector<std::int64_t>& ids);
+    void publish_queue_lengths();
+
+    asio::any_io_executor loop_;
+    delivery_observer observer_;
+    std::shared_ptr<asio::ssl::context> tls_;
+    std::string host_name_;
+    alert_book book_;
+    outbox_writer writer_;
+    alertmanager_reposter reposter_;
+    std::vector<state::stored_notification> loaded_;  ///< restored, waiting for configure()
+    std::map<std::string, config::receiver_config> receivers_;
+    std::map<destination_key, std::shared_ptr<delivery_queue>> queues_;
+    asio::steady_timer repost_timer_;
+    bool started_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace invariantd

@@ -1,0 +1,99 @@
+#include "daemon/alerting/outbox_writer.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/db/run_blocking.hpp"
+#include "daemon/state/sqlite_state_store.hpp"
+
+namespace invariantd {
+
+outbox_writer::outbox_writer(asio::any_io_executor loop) : loop_(loop), idle_(loop) {}
+
+outbox_writer::~outbox_writer() { worker_.join(); }
+
+outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
+    const auto path = (std::filesystem::path(state_dir) / "outbox.db").string();
+    auto store = std::make_unique<state::sqlite_state_store>(path);
+    loaded_state loaded;
+    const auto& opened = store->opened();
+    loaded.recovered = opened.recovered;
+    if (opened.recovered)
+        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one", path,
+                      opened.damage, opened.set_aside_as);
+    else if (opened.from_version < state::sqlite_state_store::schema_version)
+        spdlog::info("state file {}: schema migrated from version {} to {}", path, opened.from_version,
+                     state::sqlite_state_store::schema_version);
+    for (const auto& row : store->load_alerts()) {
+        try {
+            auto record = record_from_json(nlohmann::json::parse(row.record_json));
+            record.dedup_key = row.dedup_key;
+            record.version = row.version;
+            loaded.records.push_back(std::move(record));
+        } catch (const std::exception& e) {
+            spdlog::error("outbox: alert record {} is unreadable ({}); ignoring it", row.dedup_key, e.what());
+        }
+    }
+    // A claim lasts until the next start: this writer is the file's only one.
+    loaded.notifications = store->claim_notifications(std::numeric_limits<double>::max());
+    store_ = std::move(store);
+    return loaded;
+}
+
+asio::awaitable<std::vector<std::int64_t>> outbox_writer::commit(std::vector<state::stored_alert> alerts,
+                                                                 std::vector<state::stored_notification> notifications) {
+    ++in_flight_;
+    auto* store = store_.get();
+    auto job = [store, alerts = std::move(alerts), rows = std::move(notifications)]() mutable {
+        std::vector<std::int64_t> ids;
+        if (!store) return ids;
+        store->commit(alerts, rows);
+        for (const auto& row : rows) ids.push_back(row.id);
+        return ids;
+    };
+    std::exception_ptr failure;
+    std::vector<std::int64_t> ids;
+    try {
+        ids = co_await run_blocking(worker_.get_executor(), std::move(job));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    finished();
+    if (failure) std::rethrow_exception(failure);
+    co_return ids;
+}
+
+asio::awaitable<void> outbox_writer::write(std::function<void(state::state_store&)> write, std::string failure) {
+    ++in_flight_;
+    auto* store = store_.get();
+    auto job = [store, write = std::move(write)]() {
+        if (store) write(*store);
+        return true;
+    };
+    try {
+        co_await run_blocking(worker_.get_executor(), std::move(job));
+    } catch (const std::exception& e) {
+        spdlog::error("outbox: {} ({})", failure, e.what());
+    }
+    finished();
+}
+
+void outbox_writer::spawn_write(std::function<void(state::state_store&)> write, std::string failure) {
+    asio::co_spawn(loop_, this->write(std::move(write), std::move(failure)), log_escaped_exception{"outbox write"});
+}
+
+void outbox_writer::finished() {
+    if (--in_flight_ == 0) idle_.cancel();
+}
+
+asio::awaitable<void> outbox_writer::drain(steady_clock::time_point deadline) {
+    boost::system::error_code ec;
+    while (in_flight_ > 0 && steady_clock::now() < deadline) {
+        idle_.expires_at(deadline);
+        co_await idle_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (in_flight_ > 0) spdlog::warn("outbox: {} writes still running at shutdown", in_flight_);
+}
+
+}  // namespace invariantd

@@ -1,0 +1,54 @@
+#pragma once
+/// Stage 2 of alerting: makes the book's decisions durable. Owns the state store and the
+/// one worker thread every store call runs on, so the event loop never waits on a disk.
+/// Writes run in the order they are submitted (one worker, FIFO).
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/alerting/alert_book.hpp"
+#include "daemon/common/asio.hpp"
+#include "daemon/state/state_store.hpp"
+
+namespace invariantd {
+
+class outbox_writer {
+public:
+    explicit outbox_writer(asio::any_io_executor loop);
+    ~outbox_writer();
+    outbox_writer(const outbox_writer&) = delete;
+    outbox_writer& operator=(const outbox_writer&) = delete;
+
+    /// What was in the store at start-up.
+    struct loaded_state {
+        std::vector<alert_record> records;
+        std::vector<state::stored_notification> notifications;
+        bool recovered = false;  ///< the file was damaged and replaced by an empty one
+    };
+    /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only
+    /// (blocking); throws state::state_error naming the path when unusable.
+    loaded_state open(const std::string& state_dir);
+
+    /// Commits records and new notifications in one transaction on the worker; returns the
+    /// notifications' ids. Throws when the commit fails.
+    asio::awaitable<std::vector<std::int64_t>> commit(std::vector<state::stored_alert> alerts,
+                                                      std::vector<state::stored_notification> notifications);
+    /// Runs `write` on the worker; a failure is logged with `failure`, never thrown.
+    asio::awaitable<void> write(std::function<void(state::state_store&)> write, std::string failure);
+    /// write() without waiting for it.
+    void spawn_write(std::function<void(state::state_store&)> write, std::string failure);
+    /// Waits until every submitted write has finished, at most until `deadline`.
+    asio::awaitable<void> drain(steady_clock::time_point deadline);
+
+private:
+    void finished();
+
+    asio::any_io_executor loop_;
+    std::unique_ptr<state::state_store> store_;
+    asio::thread_pool worker_{1};  // after store_: joined before the store closes
+    asio::steady_timer idle_;
+    std::size_t in_flight_ = 0;
+};
+
+}  // namespace invariantd

@@ -1,0 +1,194 @@
+#include "daemon/core/http_api.hpp"
+
+#include <set>
+
+#include "daemon/alerting/summary_template.hpp"
+#include "daemon/common/time_format.hpp"
+#include "daemon/core/http_routes.hpp"
+#include "daemon/core/status_json.hpp"
+#include "daemon/core/status_page.hpp"
+
+#ifndef INVARIANTD_VERSION
+#define INVARIANTD_VERSION "0.0.0"
+#endif
+#ifndef INVARIANTD_REVISION
+#define INVARIANTD_REVISION "unknown"
+#endif
+
+namespace invariantd {
+
+const char* version_string() { return INVARIANTD_VERSION; }
+const char* revision_string() { return INVARIANTD_REVISION; }
+
+namespace {
+
+http_response json_response(http::status status, const nlohmann::ordered_json& body) {
+    return make_response(status, "application/json",
+                         body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+}
+
+http_response error_response(http::status status, std::string_view message) {
+    return json_response(status, {{"error", message}});
+}
+
+}  // namespace
+
+http_response http_api::health_response() const {
+    nlohmann::ordered_json databases = nlohmann::ordered_json::object();
+    bool healthy = !daemon_.shutting_down();
+    for (const auto& entry : daemon_.databases()) {
+        nlohmann::ordered_json item{{"up", entry.up}};
+        if (!entry.up) {
+            item["error"] = entry.error;
+            healthy = false;
+        }
+        databases[entry.name] = std::move(item);
+    }
+    nlohmann::ordered_json body{{"status", healthy ? "ok" : "degraded"}, {"checks", daemon_.tasks().size()},
+                                {"databases", databases}};
+    return json_response(healthy ? http::status::ok : http::status::service_unavailable, body);
+}
+
+nlohmann::ordered_json http_api::alerts_json() const {
+    nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
+    std::set<std::string> listed;
+    const auto& pipeline = daemon_.alerts();
+    const auto& book = pipeline.book();
+    for (const auto& [name, task] : daemon_.tasks()) {
+        const auto& status = task->status();
+        const auto state = book.state(task->instance());
+        const auto key = dedup_key_for(task->instance(), alert_kind::value);
+        auto queued = pipeline.queued_json(key);
+        if (state == alert_state::ok && queued.empty()) continue;
+        nlohmann::ordered_json alert{{"check", name},
+                             {"dedup_key", key},
+                             {"state", to_string(state)},
+                             {"severity", task->config().alert.severity},
+                             {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
+                             {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr},
+                             {"summary", status.last_good ? render_summary(task->config(), status.last_good->output)
+                                                          : std::string()},
+                             {"runbook_url", task->config().alert.runbook_url}};
+        if (auto since = book.active_since(task->instance())) alert["active_since"] = format_rfc3339(*since);
+        alert["receivers"] = task->config().alert.receivers;
+        alert["notifications"] = std::move(queued);
+        listed.insert(key);
+        alerts.push_back(std::move(alert));
+    }
+    // <check>:error alerts, and alerts of removed checks whose resolve is still queued.
+    for (const auto& [key, record] : book.records()) {
+        if (listed.contains(key)) continue;
+        auto queued = pipeline.queued_json(key);
+        if (record.state == alert_state::ok && queued.empty()) continue;
+        const auto event = record.last_event.value_or(alert_event{});
+        const auto& instance = record.instance.name();
+        nlohmann::ordered_json alert{{"check", record.kind == alert_kind::error ? instance + ":error" : instance},
+                                     {"dedup_key", key},
+                                     {"state", to_string(record.state)},
+                                     {"severity", event.severity},
+                                     {"summary", event.summary}};
+        if (!event.error.empty()) alert["error"] = event.error;
+        if (record.active_since) alert["active_since"] = format_rfc3339(*record.active_since);
+        alert["receivers"] = record.receivers;
+        alert["notifications"] = std::move(queued);
+        alerts.push_back(std::move(alert));
+    }
+    return alerts;
+}
+
+http_response http_api::status_page() const {
+    status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
+    for (const auto& entry : daemon_.databases()) view.databases.push_back({entry.name, entry.up, entry.error});
+    for (const auto& [name, task] : daemon_.tasks())
+        view.checks.push_back(check_to_json(*task, daemon_.alerts().book(), false));
+    return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
+}
+
+asio::awaitable<http_response> http_api::handle(const http_request& request) {
+    const auto target = request.target();
+    const auto [path, query] = split_target(std::string_view(target.data(), target.size()));
+    const auto match = match_route(path);
+    const auto method = request.method();
+
+    if (method == http::verb::options) {
+        // HAProxy's default health check is "OPTIONS /"; answer any known path (and "*").
+        if (match.target == route::not_found && path != "*") co_return error_response(http::status::not_found, "not found");
+        auto response = make_response(http::status::ok, "text/plain; charset=utf-8", "");
+        response.set(http::field::allow, path == "*" ? "GET, HEAD, POST, OPTIONS" : match.allow);
+        co_return response;
+    }
+    if (match.protected_by_token && daemon_.server().api_token) {
+        const auto authorization = request[http::field::authorization];
+        if (!bearer_matches(std::string_view(authorization.data(), authorization.size()), *daemon_.server().api_token)) {
+            auto response = error_response(http::status::unauthorized, "missing or wrong bearer token");
+            response.set(http::field::www_authenticate, "Bearer realm=\"invariantd\"");
+            co_return response;
+        }
+    }
+    if (match.target == route::not_found) co_return error_response(http::status::not_found, "not found");
+
+    const bool read = method == http::verb::get || method == http::verb::head;
+    const bool post = method == http::verb::post;
+    const bool post_route = match.target == route::run_check || match.target == route::reload;
+    if ((post_route && !post) || (!post_route && !read)) {
+        auto response = error_response(http::status::method_not_allowed, "method not allowed");
+        response.set(http::field::allow, match.allow);
+        co_return response;
+    }
+
+    switch (match.target) {
+        case route::status_page:
+            co_return status_page();
+        case route::livez:
+            co_return json_response(http::status::ok, {{"status", "ok"}});
+        case route::health:
+            co_return health_response();
+        case route::metrics: {
+            std::string body = daemon_.metrics_text();
+            const auto accept = request[http::field::accept_encoding];
+            const bool gzip = accepts_gzip(std::string_view(accept.data(), accept.size()));
+            if (gzip) body = gzip_compress(body);
+            auto response = make_response(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
+            if (gzip) response.set(http::field::content_encoding, "gzip");
+            response.set(http::field::vary, "Accept-Encoding");
+            co_return response;
+        }
+        case route::checks: {
+            nlohmann::ordered_json list = nlohmann::ordered_json::array();
+            for (const auto& [name, task] : daemon_.tasks())
+                list.push_back(check_to_json(*task, daemon_.alerts().book(), false));
+            co_return json_response(http::status::ok, list);
+        }
+        case route::check: {
+            auto it = daemon_.tasks().find(match.check_name);
+            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            co_return json_response(http::status::ok, check_to_json(*it->second, daemon_.alerts().book(), true));
+        }
+        case route::run_check: {
+            auto it = daemon_.tasks().find(match.check_name);
+            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
+            const auto wait = query_parameter(query, "wait");
+            if (!wait || *wait == "0" || *wait == "false") {
+                task->request_run();
+                co_return json_response(http::status::accepted,
+                                        nlohmann::ordered_json{{"status", "scheduled"}, {"check", match.check_name}});
+            }
+            co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 + std::chrono::seconds(5));
+            co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts().book(), true));
+        }
+        case route::alerts:
+            co_return json_response(http::status::ok, alerts_json());
+        case route::reload: {
+            auto errors = daemon_.reload();
+            if (errors.empty()) co_return json_response(http::status::ok, {{"status", "reloaded"}});
+            co_return json_response(http::status::internal_server_error,
+                                    nlohmann::ordered_json{{"status", "error"}, {"errors", errors}});
+        }
+        case route::not_found:
+            break;
+    }
+    co_return error_response(http::status::not_found, "not found");
+}
+
+}  // namespace invariantd

@@ -1,0 +1,57 @@
+#pragma once
+/// The HTTP API (docs/contract.md, "HTTP endpoints"), apart from the connection handling
+/// (http_server) and the daemon's wiring (daemon_app), as Beast's examples keep
+/// handle_request apart from the session. It reads the daemon through `daemon_view` and may
+/// ask it for two actions only: run a check, reload the configuration.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/alerting/alert_pipeline.hpp"
+#include "daemon/core/check_task.hpp"
+#include "daemon/core/http_server.hpp"
+
+namespace invariantd {
+
+/// One database as the API reports it.
+struct database_health {
+    std::string name;
+    bool up = true;
+    std::string error;  ///< secret-free
+};
+
+/// What the API may see of the running daemon, and the two things it may ask of it.
+class daemon_view {
+public:
+    virtual ~daemon_view() = default;
+    virtual const config::server_config& server() const = 0;
+    /// Check tasks by instance name, in name order.
+    virtual const std::map<std::string, std::shared_ptr<check_task>>& tasks() const = 0;
+    virtual std::vector<database_health> databases() const = 0;
+    virtual const alert_pipeline& alerts() const = 0;
+    /// The /metrics body (Prometheus text, uncompressed).
+    virtual std::string metrics_text() = 0;
+    virtual bool shutting_down() const = 0;
+    /// Loads the configuration file again; the errors, empty when it worked.
+    virtual std::vector<std::string> reload() = 0;
+};
+
+class http_api {
+public:
+    explicit http_api(daemon_view& daemon) : daemon_(daemon) {}
+    asio::awaitable<http_response> handle(const http_request& request);
+
+private:
+    http_response health_response() const;
+    http_response status_page() const;
+    nlohmann::ordered_json alerts_json() const;
+
+    daemon_view& daemon_;
+};
+
+/// `invariantd --version` text and the build_info labels.
+const char* version_string();
+const char* revision_string();
+
+}  // namespace invariantd

@@ -1,0 +1,192 @@
+#include "daemon/state/sqlite_state_store.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+namespace invariantd::state {
+
+namespace {
+
+struct statement {
+    sqlite3_stmt* handle = nullptr;
+    sqlite3* db;
+    statement(sqlite3* db_, const char* sql) : db(db_) {
+        if (sqlite3_prepare_v2(db, sql, -1, &handle, nullptr) != SQLITE_OK)
+            throw state_error(fmt::format("outbox: {}", sqlite3_errmsg(db)));
+    }
+    ~statement() { sqlite3_finalize(handle); }
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+    void reset() { sqlite3_reset(handle); }
+    void text(int index, const std::string& value) {
+        sqlite3_bind_text(handle, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    }
+    void integer(int index, std::int64_t value) { sqlite3_bind_int64(handle, index, value); }
+    void real(int index, double value) { sqlite3_bind_double(handle, index, value); }
+    bool row() { return sqlite3_step(handle) == SQLITE_ROW; }
+    void done() {
+        if (sqlite3_step(handle) != SQLITE_DONE) throw state_error(fmt::format("outbox: {}", sqlite3_errmsg(db)));
+    }
+    std::string column_text(int index) {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(handle, index));
+        return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(handle, index))) : std::string();
+    }
+    std::int64_t column_integer(int index) { return sqlite3_column_int64(handle, index); }
+};
+
+void plain(sqlite3* db, const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string text = message ? message : "unknown error";
+        sqlite3_free(message);
+        throw state_error(text);
+    }
+}
+
+/// Step 0 → 1: the layout of release 0.1.0 (which did not set user_version, so its files
+/// are found at version 0 with the tables present: IF NOT EXISTS keeps them).
+void create_v1(sqlite3* db) {
+    plain(db, R"(CREATE TABLE IF NOT EXISTS notifications (
+                   id INTEGER PRIMARY KEY AUTOINCREMENT,
+                   receiver TEXT NOT NULL,
+                   destination INTEGER NOT NULL,
+                   dedup_key TEXT NOT NULL,
+                   action TEXT NOT NULL,
+                   event TEXT NOT NULL,
+                   enqueued_at REAL NOT NULL))");
+    plain(db, R"(CREATE TABLE IF NOT EXISTS alerts (
+                   dedup_key TEXT PRIMARY KEY,
+                   record TEXT NOT NULL))");
+}
+
+/// Step 1 → 2: versions for compare-and-set, claim leases, the writer epoch.
+void add_versions_and_claims(sqlite3* db) {
+    plain(db, "ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+    plain(db, "ALTER TABLE notifications ADD COLUMN claim_epoch INTEGER NOT NULL DEFAULT 0");
+    plain(db, "ALTER TABLE notifications ADD COLUMN claim_until REAL NOT NULL DEFAULT 0");
+    plain(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    plain(db, "INSERT INTO meta (key, value) VALUES ('writer_epoch', 0)");
+}
+
+}  // namespace
+
+sqlite_state_store::sqlite_state_store(std::string path)
+    : path_(std::move(path)), opened_(open_state_file(path_, {create_v1, add_versions_and_claims})), db_(opened_.db) {
+    try {
+        exec(db_, path_, "BEGIN IMMEDIATE");
+        exec(db_, path_, "UPDATE meta SET value = value + 1 WHERE key = 'writer_epoch'");
+        statement read(db_, "SELECT value FROM meta WHERE key = 'writer_epoch'");
+        if (read.row()) epoch_ = static_cast<std::uint64_t>(read.column_integer(0));
+        exec(db_, path_, "COMMIT");
+    } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
+}
+
+sqlite_state_store::~sqlite_state_store() { sqlite3_close(db_); }
+
+std::vector<stored_alert> sqlite_state_store::load_alerts() {
+    std::vector<stored_alert> rows;
+    statement query(db_, "SELECT dedup_key, record, version FROM alerts ORDER BY dedup_key");
+    while (query.row())
+        rows.push_back({query.column_text(0), query.column_text(1), static_cast<std::uint64_t>(query.column_integer(2))});
+    return rows;
+}
+
+std::vector<stored_notification> sqlite_state_store::claim_notifications(double claim_until) {
+    // One writer per file: it claims everything. (The shared store claims with FOR UPDATE
+    // SKIP LOCKED and respects other writers' unexpired claims.)
+    statement claim(db_, "UPDATE notifications SET claim_epoch = ?1, claim_until = ?2");
+    claim.integer(1, static_cast<std::int64_t>(epoch_));
+    claim.real(2, claim_until);
+    claim.done();
+    std::vector<stored_notification> rows;
+    statement query(db_,
+                    "SELECT id, receiver, destination, dedup_key, action, event, enqueued_at, claim_epoch, claim_until "
+                    "FROM notifications ORDER BY id");
+    while (query.row()) {
+        stored_notification row;
+        row.id = query.column_integer(0);
+        row.receiver = query.column_text(1);
+        row.destination = static_cast<std::size_t>(query.column_integer(2));
+        row.dedup_key = query.column_text(3);
+        row.action = query.column_text(4);
+        row.event_json = query.column_text(5);
+        row.enqueued_at = sqlite3_column_double(query.handle, 6);
+        row.claim_epoch = static_cast<std::uint64_t>(query.column_integer(7));
+        row.claim_until = sqlite3_column_double(query.handle, 8);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+void sqlite_state_store::commit(const std::vector<stored_alert>& alerts, std::vector<stored_notification>& notifications) {
+    exec(db_, path_, "BEGIN IMMEDIATE");
+    try {
+        statement current(db_, "SELECT version FROM alerts WHERE dedup_key = ?1");
+        statement upsert(db_,
+                         "INSERT INTO alerts (dedup_key, record, version) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (dedup_key) DO UPDATE SET record = excluded.record, version = excluded.version");
+        for (const auto& alert : alerts) {
+            current.reset();
+            current.text(1, alert.dedup_key);
+            if (current.row() && static_cast<std::uint64_t>(current.column_integer(0)) >= alert.version)
+                throw version_conflict(fmt::format("alert {} is at version {} in {}, not older than {}", alert.dedup_key,
+                                                   current.column_integer(0), path_, alert.version));
+            upsert.reset();
+            upsert.text(1, alert.dedup_key);
+            upsert.text(2, alert.record_json);
+            upsert.integer(3, static_cast<std::int64_t>(alert.version));
+            upsert.done();
+        }
+        statement insert(db_,
+                         "INSERT INTO notifications (receiver, destination, dedup_key, action, event, enqueued_at, "
+                         "claim_epoch, claim_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        for (auto& row : notifications) {
+            row.claim_epoch = epoch_;
+            insert.reset();
+            insert.text(1, row.receiver);
+            insert.integer(2, static_cast<std::int64_t>(row.destination));
+            insert.text(3, row.dedup_key);
+            insert.text(4, row.action);
+            insert.text(5, row.event_json);
+            insert.real(6, row.enqueued_at);
+            insert.integer(7, static_cast<std::int64_t>(row.claim_epoch));
+            insert.real(8, row.claim_until);
+            insert.done();
+            row.id = sqlite3_last_insert_rowid(db_);
+        }
+        exec(db_, path_, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void sqlite_state_store::remove_notifications(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return;
+    statement erase(db_, "DELETE FROM notifications WHERE id = ?1");
+    exec(db_, path_, "BEGIN IMMEDIATE");
+    for (const auto id : ids) {
+        erase.reset();
+        erase.integer(1, id);
+        sqlite3_step(erase.handle);
+    }
+    exec(db_, path_, "COMMIT");
+}
+
+void sqlite_state_store::forget_alerts(const std::vector<std::string>& dedup_keys) {
+    if (dedup_keys.empty()) return;
+    statement erase(db_, "DELETE FROM alerts WHERE dedup_key = ?1");
+    exec(db_, path_, "BEGIN IMMEDIATE");
+    for (const auto& key : dedup_keys) {
+        erase.reset();
+        erase.text(1, key);
+        sqlite3_step(erase.handle);
+    }
+    exec(db_, path_, "COMMIT");
+}
+
+}  // namespace invariantd::state

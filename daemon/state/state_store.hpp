@@ -1,0 +1,61 @@
+#pragma once
+/// The durable state of alerting behind one interface: alert records (with a version for
+/// compare-and-set) and queued notifications (with claim leases). Its one implementation
+/// today is the SQLite file `<state_dir>/outbox.db` (sqlite_state_store); the shared
+/// PostgreSQL store of cluster mode will implement the same calls, so the alert book and
+/// the pipeline do not change when it comes. Offender ledger, silences and result history
+/// join this interface when they are built.
+///
+/// Blocking: every call is made from one worker thread (or at start-up, before the loop
+/// runs), never from the event loop.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace invariantd::state {
+
+struct stored_notification {
+    std::int64_t id = 0;
+    std::string receiver;
+    std::size_t destination = 0;  ///< index into the receiver's URL list
+    std::string dedup_key;
+    std::string action;           ///< trigger | resolve (as written in the file)
+    std::string event_json;       ///< the alert_event
+    double enqueued_at = 0;       ///< unix seconds
+    std::uint64_t claim_epoch = 0;  ///< the writer epoch that may send it
+    double claim_until = 0;         ///< unix seconds; after it another writer may claim it
+};
+
+struct stored_alert {
+    std::string dedup_key;
+    std::string record_json;
+    std::uint64_t version = 0;  ///< written only over the version before it (compare-and-set)
+};
+
+/// A commit found an alert whose stored version is not the one before: another writer
+/// changed it. Nothing of the commit was written.
+struct version_conflict : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class state_store {
+public:
+    virtual ~state_store() = default;
+
+    /// This writer's epoch: larger than that of every writer before it on this store.
+    virtual std::uint64_t writer_epoch() const = 0;
+    virtual std::vector<stored_alert> load_alerts() = 0;
+    /// The queued notifications, oldest first, claimed for this writer until `claim_until`.
+    virtual std::vector<stored_notification> claim_notifications(double claim_until) = 0;
+    /// One transaction: writes `alerts` (each only if its stored version is older, else
+    /// version_conflict and nothing is written) and inserts `notifications` (ids filled in,
+    /// claimed by this writer). Returns once the commit is durable.
+    virtual void commit(const std::vector<stored_alert>& alerts, std::vector<stored_notification>& notifications) = 0;
+    /// Removes delivered or dropped notifications.
+    virtual void remove_notifications(const std::vector<std::int64_t>& ids) = 0;
+    /// Forgets alerts that are over.
+    virtual void forget_alerts(const std::vector<std::string>& dedup_keys) = 0;
+};
+
+}  // namespace invariantd::state
