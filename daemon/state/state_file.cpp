@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -56,6 +58,19 @@ void verify_intact(sqlite3* db) {
 }
 
 bool is_damage(int code) { return code == SQLITE_NOTADB || code == SQLITE_CORRUPT; }
+
+/// A non-empty file that does not start with SQLite's magic string. Told before SQLite opens
+/// it, because SQLite discards a -wal it cannot pair with the file, and the -wal belongs
+/// with the evidence.
+bool lacks_sqlite_header(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return false;
+    char header[16] = {};
+    file.read(header, sizeof(header));
+    const auto got = file.gcount();
+    if (got == 0) return false;  // empty: SQLite initialises it
+    return got < static_cast<std::streamsize>(sizeof(header)) || std::memcmp(header, "SQLite format 3", 16) != 0;
+}
 
 /// Opens, verifies and migrates; throws sqlite_failure (damage or not) or state_error.
 opened_state_file open_once(const std::string& path, const std::vector<migration>& migrations) {
@@ -121,22 +136,28 @@ void exec(sqlite3* db, const std::string& path, const char* sql) {
 }
 
 opened_state_file open_state_file(const std::string& path, const std::vector<migration>& migrations) {
-    try {
-        return open_once(path, migrations);
-    } catch (const sqlite_failure& e) {
-        if (!is_damage(e.code)) throw state_error(fmt::format("cannot use {}: {}", path, e.what()));
-        const auto stamp =
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-        const auto target = set_aside(path, stamp);
+    std::string damage;
+    if (lacks_sqlite_header(path)) {
+        damage = "file is not a database";
+    } else {
         try {
-            auto file = open_once(path, migrations);
-            file.recovered = true;
-            file.damage = e.what();
-            file.set_aside_as = target;
-            return file;
-        } catch (const sqlite_failure& again) {
-            throw state_error(fmt::format("cannot use {}: {}", path, again.what()));
+            return open_once(path, migrations);
+        } catch (const sqlite_failure& e) {
+            if (!is_damage(e.code)) throw state_error(fmt::format("cannot use {}: {}", path, e.what()));
+            damage = e.what();
         }
+    }
+    const auto stamp =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto target = set_aside(path, stamp);
+    try {
+        auto file = open_once(path, migrations);
+        file.recovered = true;
+        file.damage = damage;
+        file.set_aside_as = target;
+        return file;
+    } catch (const sqlite_failure& again) {
+        throw state_error(fmt::format("cannot use {}: {}", path, again.what()));
     }
 }
 

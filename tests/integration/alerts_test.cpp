@@ -4,6 +4,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -439,4 +442,82 @@ TEST_CASE("HTTPS receivers: a certificate from a trusted CA for the host name is
     CHECK(wrong_name.count() == 0);  // the handshake failed before any request
     CHECK(w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"good\"}") == 1);
     CHECK(w.logs().find("certificate verify failed") != std::string::npos);
+}
+
+TEST_CASE("a state_dir written by release 0.1.0 is migrated, not discarded", "[alerts][state]") {
+    // tests/fixtures/state-0.1.0/outbox.db was written by the 0.1.0 binary (commit 0a6f815)
+    // running made-with.yaml beside it: shift_coverage firing since 2026-11-30T17:10:20.983Z,
+    // its trigger still queued for the unreachable receiver 'hook'.
+    test_receiver hook;
+    alert_world w;
+    std::filesystem::create_directories(w.dir.path() / "state");
+    std::filesystem::copy_file(source_path("tests/fixtures/state-0.1.0/outbox.db"), w.dir.path() / "state" / "outbox.db");
+    // A long repeat_interval: the fixture's trigger is days old when this runs.
+    w.write_config(shift_check("hook", "      repeat_interval: 100000h\n"),
+                   "  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n");
+    w.start();
+    REQUIRE(hook.wait_for(1));
+    const auto delivered = hook.requests().at(0).json();
+    CHECK(delivered["status"] == "firing");
+    CHECK(delivered["alerts"][0]["startsAt"] == "2026-11-30T17:10:20.983Z");
+    REQUIRE(poll_until([&] { return w.metric("invariantd_notification_queue_length{receiver=\"hook\"}") == 0; }));
+    w.run_check("shift_coverage");  // the migrated state is firing: nothing new is sent
+    const auto alerts = w.alerts();
+    REQUIRE(alerts.size() == 1);
+    CHECK(alerts[0]["state"] == "firing");
+    CHECK(alerts[0]["active_since"] == "2026-11-30T17:10:20.983Z");
+    CHECK(hook.count() == 1);
+    CHECK(w.logs().find("schema migrated from version 0 to 2") != std::string::npos);
+    w.stop();
+    const auto version = run_command({"sqlite3", (w.dir.path() / "state" / "outbox.db").string(), "PRAGMA user_version"});
+    CHECK(version.out == "2\n");
+}
+
+TEST_CASE("a damaged outbox is set aside and monitoring starts with an empty one", "[alerts][state]") {
+    test_receiver hook;
+    alert_world w;
+    const auto state = w.dir.path() / "state";
+    std::filesystem::create_directories(state);
+    {
+        // 4 KB of random bytes where the outbox should be, and a stale WAL beside it.
+        std::ifstream random("/dev/urandom", std::ios::binary);
+        std::string bytes(4096, '\0');
+        random.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        std::ofstream(state / "outbox.db", std::ios::binary) << bytes;
+        std::ofstream(state / "outbox.db-wal", std::ios::binary) << bytes.substr(0, 100);
+    }
+    w.write_config(shift_check("hook"), "  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n");
+    w.start();
+    REQUIRE(hook.wait_for(1));  // checks run and page as usual
+    CHECK(w.metric("invariantd_state_recovered_total") == 1);
+    std::vector<std::string> set_aside;
+    for (const auto& entry : std::filesystem::directory_iterator(state)) {
+        const auto name = entry.path().filename().string();
+        if (name.find(".corrupt-") != std::string::npos) set_aside.push_back(name);
+    }
+    std::sort(set_aside.begin(), set_aside.end());
+    REQUIRE(set_aside.size() == 2);
+    CHECK(std::regex_match(set_aside[0], std::regex(R"(outbox\.db\.corrupt-\d{10})")));
+    CHECK(set_aside[1] == set_aside[0] + "-wal");
+    CHECK(std::filesystem::file_size(state / set_aside[0]) == 4096);
+    const auto log = w.logs();
+    CHECK(log.find("error state file") != std::string::npos);
+    CHECK(log.find("was damaged") != std::string::npos);
+    w.stop();
+    // The replacement is a sound database that the next start uses as is.
+    w.start();
+    REQUIRE(poll_until([&] { return w.metric("invariantd_state_recovered_total") == 0; }));
+    CHECK(hook.count() == 1);  // the firing state survived in the new file: no second page
+}
+
+TEST_CASE("a state_dir that cannot be created is a start-up error naming the path", "[alerts][state]") {
+    alert_world w;
+    w.dir.write("blocker", "a file where the state directory's parent should be\n");
+    const auto config = w.dir.write("invariantd.yaml",
+                                    "server: { listen: \"127.0.0.1:0\" }\nstate_dir: blocker/state\n"
+                                    "databases:\n  staffing: { driver: sqlite, path: staffing.db }\n"
+                                    "checks:\n  - { name: shifts, module: shift_coverage, database: staffing }\n");
+    const auto result = run_command({daemon_binary(), "run", "-c", config});
+    CHECK(result.exit_code == 70);
+    CHECK((result.out + result.err).find((w.dir.path() / "blocker" / "state").string()) != std::string::npos);
 }
