@@ -1,42 +1,61 @@
-#include "checks/backlog.hpp"
-
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-std::string_view backlog_module::summary() const {
-    return "rows still pending (pending_column IS NULL) and older than max_age";
-}
+namespace {
 
-const std::vector<param_spec>& backlog_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "table", .kind = param_kind::identifier, .default_value = "scans"},
-        {.name = "pending_column", .kind = param_kind::identifier, .default_value = "synced_at",
-         .help = "NULL while the row is pending"},
-        {.name = "age_column", .kind = param_kind::identifier, .default_value = "created_at"},
-        {.name = "max_age", .kind = param_kind::duration, .default_value = 5 * 60 * 1000,
-         .help = "pending rows older than this are stuck"},
-        {.name = "where", .kind = param_kind::sql, .help = "optional trusted SQL fragment limiting the rows"},
-    };
-    return specs;
-}
+/// `backlog`: see checks/README.md for the statements it runs and the indexes it wants.
+class backlog final : public basic_module {
+public:
+    backlog();
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
 
-asio::awaitable<module_output> backlog_module::run(const check_context& context) const {
-    const auto& p = context.params;
-    const std::string age = quote_identifier(p["age_column"].get<std::string>());
-    bound_values values(context.driver);
-    const std::string stuck = older_than(context.driver, age, values, seconds_param(p, "max_age"));
+}  // namespace
+
+backlog::backlog()
+    : basic_module("backlog", "rows still pending (pending_column IS NULL) and older than max_age",
+                   {
+                       {.name = "table", .kind = param_kind::identifier, .default_value = "scans"},
+                       {.name = "pending_column",
+                        .kind = param_kind::identifier,
+                        .default_value = "synced_at",
+                        .help = "NULL while the row is pending"},
+                       {.name = "age_column", .kind = param_kind::identifier, .default_value = "created_at"},
+                       {.name = "max_age",
+                        .kind = param_kind::duration,
+                        .default_value = 5 * 60 * 1000,
+                        .help = "pending rows older than this are stuck"},
+                       {.name = "where",
+                        .kind = param_kind::sql,
+                        .help = "optional trusted SQL fragment limiting the rows"},
+                   }) {}
+
+asio::awaitable<module_output> backlog::run(const check_context& context) const {
+    const auto& args = context.args;
+    const auto& dialect = context.dialect;
+    const std::string age = args.identifier("age_column");
+    bound_values values(dialect);
+    const std::string stuck = dialect.older_than(age, values, args.seconds("max_age"));
     const std::string sql = fmt::format(
-        "SELECT COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0), COUNT(*), {} - MIN({}) FROM {} WHERE {} IS NULL{}", stuck,
-        epoch_now(context.driver), epoch_of(context.driver, age), quote_identifier(p["table"].get<std::string>()),
-        quote_identifier(p["pending_column"].get<std::string>()), and_where(p["where"]));
+        "SELECT COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0), COUNT(*), {} - MIN({}) FROM {} WHERE {} IS "
+        "NULL{}",
+        stuck, dialect.epoch_now(), dialect.epoch_of(age), args.identifier("table"),
+        args.identifier("pending_column"), args.and_sql("where"));
     const auto rows = co_await context.session.query(sql, values.take(), 1);
     module_output output;
     output.value = number_at(rows, 0);
-    output.details = {{"pending_total", number_at(rows, 1)}, {"oldest_age_seconds", std::max(0.0, number_at(rows, 2))}};
+    output.details = {{"pending_total", number_at(rows, 1)},
+                      {"oldest_age_seconds", std::max(0.0, number_at(rows, 2))}};
     co_return output;
+}
+
+const check_module& backlog_module() {
+    static const backlog module;
+    return module;
 }
 
 }  // namespace invariantd::checks

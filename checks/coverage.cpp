@@ -1,34 +1,47 @@
-#include "checks/coverage.hpp"
-
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-std::string_view coverage_module::summary() const {
-    return "percentage (0–100) of recent rows whose column is not NULL (100 when there were none)";
-}
+namespace {
 
-const std::vector<param_spec>& coverage_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "table", .kind = param_kind::identifier, .default_value = "sales"},
-        {.name = "column", .kind = param_kind::identifier, .default_value = "server_id", .help = "must not be NULL"},
-        {.name = "time_column", .kind = param_kind::identifier, .default_value = "created_at"},
-        {.name = "window", .kind = param_kind::duration, .default_value = 24 * 3600 * 1000, .help = "rows this recent count"},
-        {.name = "where", .kind = param_kind::sql, .help = "optional trusted SQL fragment limiting the rows"},
-    };
-    return specs;
-}
+/// `coverage`: see checks/README.md for the statements it runs and the indexes it wants.
+class coverage final : public basic_module {
+public:
+    coverage();
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
 
-asio::awaitable<module_output> coverage_module::run(const check_context& context) const {
-    const auto& p = context.params;
-    bound_values values(context.driver);
+}  // namespace
+
+coverage::coverage()
+    : basic_module("coverage",
+                   "percentage (0–100) of recent rows whose column is not NULL (100 when there were none)",
+                   {
+                       {.name = "table", .kind = param_kind::identifier, .default_value = "sales"},
+                       {.name = "column",
+                        .kind = param_kind::identifier,
+                        .default_value = "server_id",
+                        .help = "must not be NULL"},
+                       {.name = "time_column", .kind = param_kind::identifier, .default_value = "created_at"},
+                       {.name = "window",
+                        .kind = param_kind::duration,
+                        .default_value = 24 * 3600 * 1000,
+                        .help = "rows this recent count"},
+                       {.name = "where",
+                        .kind = param_kind::sql,
+                        .help = "optional trusted SQL fragment limiting the rows"},
+                   }) {}
+
+asio::awaitable<module_output> coverage::run(const check_context& context) const {
+    const auto& args = context.args;
+    bound_values values(context.dialect);
     const std::string sql = fmt::format(
-        "SELECT COUNT(*), COUNT({}) FROM {} WHERE {}{}", quote_identifier(p["column"].get<std::string>()),
-        quote_identifier(p["table"].get<std::string>()),
-        within_last(context.driver, quote_identifier(p["time_column"].get<std::string>()), values, seconds_param(p, "window")),
-        and_where(p["where"]));
+        "SELECT COUNT(*), COUNT({}) FROM {} WHERE {}{}", args.identifier("column"), args.identifier("table"),
+        context.dialect.within_last(args.identifier("time_column"), values, args.seconds("window")),
+        args.and_sql("where"));
     const auto rows = co_await context.session.query(sql, values.take(), 1);
     module_output output;
     const double total = number_at(rows, 0);
@@ -36,6 +49,11 @@ asio::awaitable<module_output> coverage_module::run(const check_context& context
     output.value = total > 0 ? 100.0 * covered / total : 100.0;
     output.details = {{"rows_total", total}, {"rows_covered", covered}};
     co_return output;
+}
+
+const check_module& coverage_module() {
+    static const coverage module;
+    return module;
 }
 
 }  // namespace invariantd::checks

@@ -1,58 +1,70 @@
-#include "checks/duplicates.hpp"
-
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "checks/module_support.hpp"
-#include "checks/unique_index.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-std::string_view duplicates_module::summary() const {
-    return "excess rows: Σ (count − 1) over groups of rows with an equal key, and whether a unique constraint exists";
-}
+namespace {
 
-const std::vector<param_spec>& duplicates_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "table", .kind = param_kind::identifier, .default_value = "flex_crew_assignments"},
-        {.name = "key", .kind = param_kind::identifiers,
-         .default_value = nlohmann::json::array({"crew_call_id", "technician_id"}),
-         .help = "columns that must be unique together"},
-        {.name = "id_column", .kind = param_kind::identifier, .default_value = "id", .help = "row id listed in samples"},
-        {.name = "where", .kind = param_kind::sql, .help = "optional trusted SQL fragment limiting the rows"},
-    };
-    return specs;
-}
+/// `duplicates`: see checks/README.md for the statements it runs and the indexes it wants.
+class duplicates final : public basic_module {
+public:
+    duplicates();
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
 
-asio::awaitable<module_output> duplicates_module::run(const check_context& context) const {
-    const auto& p = context.params;
-    const std::string table = quote_identifier(p["table"].get<std::string>());
-    std::vector<std::string> key;
-    for (const auto& column : p["key"]) key.push_back(quote_identifier(column.get<std::string>()));
+}  // namespace
+
+duplicates::duplicates()
+    : basic_module(
+          "duplicates",
+          "excess rows: Σ (count − 1) over groups of rows with an equal key, and whether a unique constraint "
+          "exists",
+          {
+              {.name = "table", .kind = param_kind::identifier, .default_value = "flex_crew_assignments"},
+              {.name = "key",
+               .kind = param_kind::identifiers,
+               .default_value = nlohmann::json::array({"crew_call_id", "technician_id"}),
+               .help = "columns that must be unique together"},
+              {.name = "id_column",
+               .kind = param_kind::identifier,
+               .default_value = "id",
+               .help = "row id listed in samples"},
+              {.name = "where",
+               .kind = param_kind::sql,
+               .help = "optional trusted SQL fragment limiting the rows"},
+          }) {}
+
+asio::awaitable<module_output> duplicates::run(const check_context& context) const {
+    const auto& args = context.args;
+    const std::string table = args.identifier("table");
+    const std::vector<std::string> key = args.identifiers("key");
+    const std::vector<std::string> key_names = args.names("key");
     const std::string key_list = fmt::format("{}", fmt::join(key, ", "));
-    const std::string where = p["where"].is_null() ? "" : " WHERE (" + p["where"].get<std::string>() + ")";
+    const auto filter = args.sql("where");
+    const std::string where = filter ? " WHERE (" + *filter + ")" : "";
 
     module_output output;
     const auto figures = co_await context.session.query(
-        fmt::format("SELECT COUNT(*), COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM {} {} GROUP BY {} "
-                    "HAVING COUNT(*) > 1) AS duplicate_groups",
-                    table, where, key_list),
+        fmt::format(
+            "SELECT COUNT(*), COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM {} {} GROUP BY {} "
+            "HAVING COUNT(*) > 1) AS duplicate_groups",
+            table, where, key_list),
         {}, 1);
     output.value = number_at(figures, 1);
     output.details = {{"duplicate_groups", number_at(figures, 0)}, {"excess_rows", number_at(figures, 1)}};
 
-    bound_values values(context.driver);
-    const std::string unique_sql = unique_index_query(context.driver, p["table"].get<std::string>(), p["key"], values);
+    bound_values values(context.dialect);
+    const std::string unique_sql = context.dialect.unique_index_count(args.text("table"), key_names, values);
     const auto unique = co_await context.session.query(unique_sql, values.take(), 1);
     output.details.emplace_back("unique_constraint_present", number_at(unique, 0) > 0 ? 1 : 0);
 
     if (output.value > 0 && context.max_samples > 0) {
-        const std::string id = quote_identifier(p["id_column"].get<std::string>());
-        const std::string ids = context.driver == "postgres"
-                                    ? fmt::format("string_agg(CAST({0} AS text), ',' ORDER BY {0})", id)
-                                    : fmt::format("group_concat({}, ',')", id);
+        const std::string ids = context.dialect.string_agg(args.identifier("id_column"));
         std::string selected;
         for (std::size_t i = 0; i < key.size(); ++i) selected += fmt::format("{} AS k{}, ", key[i], i);
         const auto rows = co_await context.session.query(
@@ -62,15 +74,17 @@ asio::awaitable<module_output> duplicates_module::run(const check_context& conte
             {}, context.max_samples);
         for (const auto& row : rows.rows) {
             nlohmann::ordered_json sample = nlohmann::ordered_json::object();
-            for (std::size_t i = 0; i < key.size(); ++i) sample[p["key"][i].get<std::string>()] = to_json(row[i]);
+            for (std::size_t i = 0; i < key.size(); ++i) sample[key_names[i]] = to_json(row[i]);
             sample["count"] = to_json(row[key.size()]);
             nlohmann::ordered_json id_list = nlohmann::ordered_json::array();
             const std::string joined = db::to_string(row[key.size() + 1]);
             for (std::size_t start = 0; start <= joined.size();) {
                 const auto comma = std::min(joined.find(',', start), joined.size());
                 const std::string one = joined.substr(start, comma - start);
-                if (auto number = db::to_number(db::value(one))) id_list.push_back(static_cast<std::int64_t>(*number));
-                else id_list.push_back(one);
+                if (auto number = db::to_number(db::value(one)))
+                    id_list.push_back(static_cast<std::int64_t>(*number));
+                else
+                    id_list.push_back(one);
                 start = comma + 1;
             }
             sample["ids"] = std::move(id_list);
@@ -78,6 +92,11 @@ asio::awaitable<module_output> duplicates_module::run(const check_context& conte
         }
     }
     co_return output;
+}
+
+const check_module& duplicates_module() {
+    static const duplicates module;
+    return module;
 }
 
 }  // namespace invariantd::checks

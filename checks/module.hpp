@@ -1,10 +1,11 @@
 #pragma once
 /// The interface every check module implements, and what it receives when it runs.
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "checks/dialect.hpp"
+#include "checks/module_args.hpp"
 #include "checks/params.hpp"
 #include "checks/result.hpp"
 #include "daemon/db/database.hpp"
@@ -14,9 +15,9 @@ namespace invariantd::checks {
 /// Everything one run of a module may use. The session is already inside a read-only
 /// transaction with the check's timeout applied by the driver.
 struct check_context {
-    const nlohmann::json& params;  ///< validated, defaults applied (see the module's parameters())
+    module_args args;  ///< the validated parameters, defaults applied (see the module's parameters())
     db::session& session;
-    std::string_view driver;  ///< "sqlite" or "postgres": the SQL dialect to emit
+    const sql_dialect& dialect;  ///< the database's SQL dialect: placeholders, time arithmetic, ...
     std::size_t max_samples;
 };
 
@@ -32,9 +33,25 @@ public:
     virtual const std::vector<param_spec>& parameters() const = 0;
     /// Checks that go beyond the schema (e.g. driver support, mutually exclusive options),
     /// reported at `where` (the check's params node). Called at configuration load.
-    virtual void validate(const nlohmann::json& /*params*/, std::string_view /*driver*/, const YAML::Mark& /*where*/,
-                          const problem_reporter& /*report*/) const {}
+    virtual void validate(const module_args& /*args*/, db::driver_kind /*driver*/,
+                          const YAML::Mark& /*where*/, const problem_reporter& /*report*/) const {}
     virtual asio::awaitable<module_output> run(const check_context& context) const = 0;
+};
+
+/// The shape every built-in module shares: name, summary and parameter schema are data given
+/// once to the constructor; `run` (and, where needed, `validate`) are the module's code.
+class basic_module : public check_module {
+public:
+    basic_module(std::string_view name, std::string_view summary, std::vector<param_spec> parameters)
+        : name_(name), summary_(summary), parameters_(std::move(parameters)) {}
+    std::string_view name() const override { return name_; }
+    std::string_view summary() const override { return summary_; }
+    const std::vector<param_spec>& parameters() const override { return parameters_; }
+
+private:
+    std::string_view name_;
+    std::string_view summary_;
+    std::vector<param_spec> parameters_;
 };
 
 }  // namespace invariantd::checks

@@ -1,57 +1,76 @@
-#include "checks/orphans.hpp"
-
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-std::string_view orphans_module::summary() const {
-    return "rows whose non-NULL reference matches no parent row, summed over relations";
-}
+namespace {
 
-const std::vector<param_spec>& orphans_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "relations", .kind = param_kind::objects,
-         .default_value = nlohmann::json::array(
-             {{{"child", "racks"}, {"column", "audit_session_id"}, {"parent", "audit_sessions"}, {"parent_column", "id"}, {"null_is_orphan", false}},
-              {{"child", "scans"}, {"column", "rack_id"}, {"parent", "racks"}, {"parent_column", "id"}, {"null_is_orphan", false}}}),
-         .help = "child.column must match parent.parent_column",
-         .fields = {{.name = "child", .kind = param_kind::identifier, .required = true},
-                    {.name = "column", .kind = param_kind::identifier, .required = true},
-                    {.name = "parent", .kind = param_kind::identifier, .required = true},
-                    {.name = "parent_column", .kind = param_kind::identifier, .default_value = "id"},
-                    {.name = "null_is_orphan", .kind = param_kind::boolean, .default_value = false}}},
-        {.name = "id_column", .kind = param_kind::identifier, .default_value = "id", .help = "child row id in samples"},
-    };
-    return specs;
-}
+/// `orphans`: see checks/README.md for the statements it runs and the indexes it wants.
+class orphans final : public basic_module {
+public:
+    orphans();
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
 
-asio::awaitable<module_output> orphans_module::run(const check_context& context) const {
-    const auto& p = context.params;
-    const std::string id = quote_identifier(p["id_column"].get<std::string>());
+}  // namespace
+
+orphans::orphans()
+    : basic_module(
+          "orphans", "rows whose non-NULL reference matches no parent row, summed over relations",
+          {
+              {.name = "relations",
+               .kind = param_kind::objects,
+               .default_value = nlohmann::json::array({{{"child", "racks"},
+                                                        {"column", "audit_session_id"},
+                                                        {"parent", "audit_sessions"},
+                                                        {"parent_column", "id"},
+                                                        {"null_is_orphan", false}},
+                                                       {{"child", "scans"},
+                                                        {"column", "rack_id"},
+                                                        {"parent", "racks"},
+                                                        {"parent_column", "id"},
+                                                        {"null_is_orphan", false}}}),
+               .help = "child.column must match parent.parent_column",
+               .fields = {{.name = "child", .kind = param_kind::identifier, .required = true},
+                          {.name = "column", .kind = param_kind::identifier, .required = true},
+                          {.name = "parent", .kind = param_kind::identifier, .required = true},
+                          {.name = "parent_column", .kind = param_kind::identifier, .default_value = "id"},
+                          {.name = "null_is_orphan", .kind = param_kind::boolean, .default_value = false}}},
+              {.name = "id_column",
+               .kind = param_kind::identifier,
+               .default_value = "id",
+               .help = "child row id in samples"},
+          }) {}
+
+asio::awaitable<module_output> orphans::run(const check_context& context) const {
+    const auto& args = context.args;
+    const std::string id = args.identifier("id_column");
     std::string counts;
     std::string samples;
     std::vector<std::string> names;
     std::size_t index = 0;
-    for (const auto& relation : p["relations"]) {
-        const std::string name = relation["child"].get<std::string>() + "." + relation["column"].get<std::string>();
+    for (const auto& relation : args.objects("relations")) {
+        const std::string name = relation.text("child") + "." + relation.text("column");
         names.push_back(name);
-        const std::string child = quote_identifier(relation["child"].get<std::string>());
-        const std::string column = quote_identifier(relation["column"].get<std::string>());
+        const std::string child = relation.identifier("child");
+        const std::string column = relation.identifier("column");
         // NOT EXISTS, never NOT IN: NOT IN over a nullable column returns nothing at all as
         // soon as one NULL is present — the trap in the runbook's own query.
-        const std::string dangling = fmt::format(
-            "NOT EXISTS (SELECT 1 FROM {} p WHERE p.{} = c.{})", quote_identifier(relation["parent"].get<std::string>()),
-            quote_identifier(relation["parent_column"].get<std::string>()), column);
-        const std::string orphan = relation["null_is_orphan"].get<bool>()
+        const std::string dangling =
+            fmt::format("NOT EXISTS (SELECT 1 FROM {} p WHERE p.{} = c.{})", relation.identifier("parent"),
+                        relation.identifier("parent_column"), column);
+        const std::string orphan = relation.flag("null_is_orphan")
                                        ? fmt::format("(c.{} IS NULL OR {})", column, dangling)
                                        : fmt::format("(c.{} IS NOT NULL AND {})", column, dangling);
         if (!counts.empty()) counts += " UNION ALL ";
-        counts += fmt::format("SELECT {} AS relation, COUNT(*) AS orphans FROM {} c WHERE {}", index, child, orphan);
+        counts += fmt::format("SELECT {} AS relation, COUNT(*) AS orphans FROM {} c WHERE {}", index, child,
+                              orphan);
         if (!samples.empty()) samples += " UNION ALL ";
         samples += fmt::format(
-            "SELECT * FROM (SELECT {} AS relation, c.{} AS id, c.{} AS value FROM {} c WHERE {} ORDER BY c.{} LIMIT {}) AS r{}",
+            "SELECT * FROM (SELECT {} AS relation, c.{} AS id, c.{} AS value FROM {} c WHERE {} ORDER BY "
+            "c.{} LIMIT {}) AS r{}",
             index, id, column, child, orphan, id, context.max_samples, index);
         ++index;
     }
@@ -59,19 +78,26 @@ asio::awaitable<module_output> orphans_module::run(const check_context& context)
     const auto rows = co_await context.session.query(counts + " ORDER BY relation", {}, names.size());
     for (const auto& row : rows.rows) {
         const auto which = static_cast<std::size_t>(db::to_number(row[0]).value_or(0));
-        const double orphans = db::to_number(row[1]).value_or(0);
-        output.value += orphans;
-        output.details.emplace_back(names.at(which), orphans);
-        output.breakdown.push_back({names.at(which), orphans});
+        const double found_orphans = db::to_number(row[1]).value_or(0);
+        output.value += found_orphans;
+        output.details.emplace_back(names.at(which), found_orphans);
+        output.breakdown.push_back({names.at(which), found_orphans});
     }
     if (output.value > 0 && context.max_samples > 0) {
-        const auto found = co_await context.session.query(samples + " ORDER BY relation, id", {}, context.max_samples);
+        const auto found =
+            co_await context.session.query(samples + " ORDER BY relation, id", {}, context.max_samples);
         for (const auto& row : found.rows) {
             const auto which = static_cast<std::size_t>(db::to_number(row[0]).value_or(0));
-            output.samples.push_back({{"relation", names.at(which)}, {"id", to_json(row[1])}, {"value", to_json(row[2])}});
+            output.samples.push_back(
+                {{"relation", names.at(which)}, {"id", to_json(row[1])}, {"value", to_json(row[2])}});
         }
     }
     co_return output;
+}
+
+const check_module& orphans_module() {
+    static const orphans module;
+    return module;
 }
 
 }  // namespace invariantd::checks

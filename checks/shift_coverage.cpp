@@ -1,54 +1,72 @@
-#include "checks/shift_coverage.hpp"
-
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-std::string_view shift_coverage_module::summary() const {
-    return "missing shifts: Σ max(needed_workers − shifts, 0) over requirements of published/active events";
-}
+namespace {
 
-const std::vector<param_spec>& shift_coverage_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "events", .kind = param_kind::object, .help = "the events table",
-         .fields = {{.name = "table", .kind = param_kind::identifier, .default_value = "events"},
-                    {.name = "id", .kind = param_kind::identifier, .default_value = "id"},
-                    {.name = "title", .kind = param_kind::identifier, .default_value = "title"},
-                    {.name = "status", .kind = param_kind::identifier, .default_value = "status"}}},
-        {.name = "requirements", .kind = param_kind::object, .help = "what each event needs, per role",
-         .fields = {{.name = "table", .kind = param_kind::identifier, .default_value = "event_skill_requirements"},
+/// `shift_coverage`: see checks/README.md for the statements it runs and the indexes it wants.
+class shift_coverage final : public basic_module {
+public:
+    shift_coverage();
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
+
+}  // namespace
+
+shift_coverage::shift_coverage()
+    : basic_module(
+          "shift_coverage",
+          "missing shifts: Σ max(needed_workers − shifts, 0) over requirements of published/active events",
+          {
+              {.name = "events",
+               .kind = param_kind::object,
+               .help = "the events table",
+               .fields = {{.name = "table", .kind = param_kind::identifier, .default_value = "events"},
+                          {.name = "id", .kind = param_kind::identifier, .default_value = "id"},
+                          {.name = "title", .kind = param_kind::identifier, .default_value = "title"},
+                          {.name = "status", .kind = param_kind::identifier, .default_value = "status"}}},
+              {.name = "requirements",
+               .kind = param_kind::object,
+               .help = "what each event needs, per role",
+               .fields =
+                   {{.name = "table",
+                     .kind = param_kind::identifier,
+                     .default_value = "event_skill_requirements"},
                     {.name = "id", .kind = param_kind::identifier, .default_value = "id"},
                     {.name = "event_id", .kind = param_kind::identifier, .default_value = "event_id"},
                     {.name = "role", .kind = param_kind::identifier, .default_value = "skill_name"},
                     {.name = "needed", .kind = param_kind::identifier, .default_value = "needed_workers"}}},
-        {.name = "shifts", .kind = param_kind::object, .help = "one row per shift, counted per requirement id",
-         .fields = {{.name = "table", .kind = param_kind::identifier, .default_value = "shifts"},
-                    {.name = "id", .kind = param_kind::identifier, .default_value = "id"},
-                    {.name = "requirement_id", .kind = param_kind::identifier,
-                     .default_value = "event_skill_requirement_id"}}},
-        {.name = "statuses", .kind = param_kind::strings, .default_value = nlohmann::json::array({"published", "active"}),
-         .help = "event statuses whose requirements must be staffed"},
-    };
-    return specs;
-}
+              {.name = "shifts",
+               .kind = param_kind::object,
+               .help = "one row per shift, counted per requirement id",
+               .fields = {{.name = "table", .kind = param_kind::identifier, .default_value = "shifts"},
+                          {.name = "id", .kind = param_kind::identifier, .default_value = "id"},
+                          {.name = "requirement_id",
+                           .kind = param_kind::identifier,
+                           .default_value = "event_skill_requirement_id"}}},
+              {.name = "statuses",
+               .kind = param_kind::strings,
+               .default_value = nlohmann::json::array({"published", "active"}),
+               .help = "event statuses whose requirements must be staffed"},
+          }) {}
 
-asio::awaitable<module_output> shift_coverage_module::run(const check_context& context) const {
-    const auto& p = context.params;
-    const auto q = [](const nlohmann::json& name) { return quote_identifier(name.get<std::string>()); };
-    const auto& e = p["events"];
-    const auto& r = p["requirements"];
-    const auto& s = p["shifts"];
+asio::awaitable<module_output> shift_coverage::run(const check_context& context) const {
+    const auto& args = context.args;
+    const auto e = args.object("events");
+    const auto r = args.object("requirements");
+    const auto s = args.object("shifts");
 
     // One row per requirement of a watched event with its shift count: the basis of every
     // figure. Shifts are counted per requirement id (never by role name, which the runbook's
     // first attempt got wrong) in one GROUP BY, not one count per requirement.
     auto gaps = [&](bound_values& values) {
         std::string statuses;
-        for (const auto& status : p["statuses"]) {
+        for (const auto& status : args.names("statuses")) {
             if (!statuses.empty()) statuses += ", ";
-            statuses += values.bind(status.get<std::string>());
+            statuses += values.bind(status);
         }
         return fmt::format(
             "WITH shift_counts AS (SELECT s.{s_req} AS requirement_id, COUNT(*) AS actual FROM {s_table} s "
@@ -58,16 +76,17 @@ asio::awaitable<module_output> shift_coverage_module::run(const check_context& c
             "FROM {r_table} r JOIN {e_table} e ON e.{e_id} = r.{r_event} "
             "LEFT JOIN shift_counts c ON c.requirement_id = r.{r_id} "
             "WHERE e.{e_status} IN ({statuses})) ",
-            fmt::arg("s_req", q(s["requirement_id"])), fmt::arg("s_table", q(s["table"])),
-            fmt::arg("e_id", q(e["id"])), fmt::arg("e_title", q(e["title"])), fmt::arg("e_table", q(e["table"])),
-            fmt::arg("e_status", q(e["status"])), fmt::arg("r_id", q(r["id"])), fmt::arg("r_role", q(r["role"])),
-            fmt::arg("r_needed", q(r["needed"])), fmt::arg("r_table", q(r["table"])),
-            fmt::arg("r_event", q(r["event_id"])), fmt::arg("statuses", statuses));
+            fmt::arg("s_req", s.identifier("requirement_id")), fmt::arg("s_table", s.identifier("table")),
+            fmt::arg("e_id", e.identifier("id")), fmt::arg("e_title", e.identifier("title")),
+            fmt::arg("e_table", e.identifier("table")), fmt::arg("e_status", e.identifier("status")),
+            fmt::arg("r_id", r.identifier("id")), fmt::arg("r_role", r.identifier("role")),
+            fmt::arg("r_needed", r.identifier("needed")), fmt::arg("r_table", r.identifier("table")),
+            fmt::arg("r_event", r.identifier("event_id")), fmt::arg("statuses", statuses));
     };
 
     module_output output;
     {
-        bound_values values(context.driver);
+        bound_values values(context.dialect);
         const std::string sql =
             gaps(values) +
             "SELECT COALESCE(SUM(CASE WHEN actual < needed THEN needed - actual ELSE 0 END), 0), "
@@ -86,29 +105,37 @@ asio::awaitable<module_output> shift_coverage_module::run(const check_context& c
         const std::string sql = fmt::format(
             "SELECT COUNT(*) FROM {s_table} s WHERE s.{s_req} IS NULL OR NOT EXISTS "
             "(SELECT 1 FROM {r_table} r WHERE r.{r_id} = s.{s_req})",
-            fmt::arg("s_table", q(s["table"])), fmt::arg("s_req", q(s["requirement_id"])),
-            fmt::arg("r_table", q(r["table"])), fmt::arg("r_id", q(r["id"])));
+            fmt::arg("s_table", s.identifier("table")), fmt::arg("s_req", s.identifier("requirement_id")),
+            fmt::arg("r_table", r.identifier("table")), fmt::arg("r_id", r.identifier("id")));
         const auto orphans = co_await context.session.query(sql, {}, 1);
         output.details.emplace_back("orphaned_shifts", number_at(orphans, 0));
     }
     if (output.value > 0) {
-        bound_values values(context.driver);
-        const std::string sql = gaps(values) +
-                                "SELECT role, SUM(needed - actual) AS missing FROM gaps WHERE actual < needed "
-                                "GROUP BY role ORDER BY missing DESC, role LIMIT 50";
+        bound_values values(context.dialect);
+        const std::string sql =
+            gaps(values) +
+            "SELECT role, SUM(needed - actual) AS missing FROM gaps WHERE actual < needed "
+            "GROUP BY role ORDER BY missing DESC, role LIMIT 50";
         const auto roles = co_await context.session.query(sql, values.take(), 50);
         for (const auto& row : roles.rows)
             output.breakdown.push_back({db::to_string(row[0]), db::to_number(row[1]).value_or(0)});
     }
     if (output.value > 0 && context.max_samples > 0) {
-        bound_values values(context.driver);
-        const std::string sql = gaps(values) +
-                                "SELECT event_id, title, role, needed, actual, needed - actual AS missing FROM gaps "
-                                "WHERE actual < needed ORDER BY needed - actual DESC, event_id, requirement_id LIMIT " +
-                                std::to_string(context.max_samples);
-        output.samples = rows_as_samples(co_await context.session.query(sql, values.take(), context.max_samples));
+        bound_values values(context.dialect);
+        const std::string sql =
+            gaps(values) +
+            "SELECT event_id, title, role, needed, actual, needed - actual AS missing FROM gaps "
+            "WHERE actual < needed ORDER BY needed - actual DESC, event_id, requirement_id LIMIT " +
+            std::to_string(context.max_samples);
+        output.samples =
+            rows_as_samples(co_await context.session.query(sql, values.take(), context.max_samples));
     }
     co_return output;
+}
+
+const check_module& shift_coverage_module() {
+    static const shift_coverage module;
+    return module;
 }
 
 }  // namespace invariantd::checks

@@ -1,38 +1,59 @@
-#include "checks/sql.hpp"
-
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/modules.hpp"
 
 namespace invariantd::checks {
 
-const std::vector<param_spec>& sql_module::parameters() const {
-    static const std::vector<param_spec> specs{
-        {.name = "query", .kind = param_kind::sql, .required = true,
-         .help = "one read-only statement (trusted SQL written by the operator)"},
-        {.name = "mode", .kind = param_kind::choice, .default_value = "rows",
-         .help = "rows: value = number of rows returned; scalar: value = first column of the single row",
-         .choices = {"rows", "scalar"}},
-        {.name = "group_column", .kind = param_kind::identifier,
-         .help = "rows mode: break the row count down by this column of the result"},
-    };
-    return specs;
-}
+namespace {
 
-void sql_module::validate(const nlohmann::json& params, std::string_view, const YAML::Mark& where,
-                          const problem_reporter& report) const {
-    if (params["mode"] == "scalar" && !params["group_column"].is_null())
+/// `sql`: see checks/README.md for the statements it runs and the indexes it wants.
+class sql final : public basic_module {
+public:
+    sql();
+    void validate(const module_args& args, db::driver_kind driver, const YAML::Mark& where,
+                  const problem_reporter& report) const override;
+    asio::awaitable<module_output> run(const check_context& context) const override;
+};
+
+}  // namespace
+
+sql::sql()
+    : basic_module(
+          "sql",
+          "your own read-only query: a scalar value, or the number of offending rows with them as samples",
+          {
+              {.name = "query",
+               .kind = param_kind::sql,
+               .required = true,
+               .help = "one read-only statement (trusted SQL written by the operator)"},
+              {.name = "mode",
+               .kind = param_kind::choice,
+               .default_value = "rows",
+               .help =
+                   "rows: value = number of rows returned; scalar: value = first column of the single row",
+               .choices = {"rows", "scalar"}},
+              {.name = "group_column",
+               .kind = param_kind::identifier,
+               .help = "rows mode: break the row count down by this column of the result"},
+          }) {}
+
+void sql::validate(const module_args& args, db::driver_kind, const YAML::Mark& where,
+                   const problem_reporter& report) const {
+    if (args.text("mode") == "scalar" && args.given("group_column"))
         report(where, "parameter 'group_column' applies to mode 'rows' only");
 }
 
-asio::awaitable<module_output> sql_module::run(const check_context& context) const {
-    const std::string query = strip_statement_end(context.params["query"].get<std::string>());
+asio::awaitable<module_output> sql::run(const check_context& context) const {
+    const auto& args = context.args;
+    const std::string query = strip_statement_end(args.text("query"));
     module_output output;
-    if (context.params["mode"] == "scalar") {
+    if (args.text("mode") == "scalar") {
         const db::rowset result = co_await context.session.query(query, {}, 1);
         if (result.row_count != 1 || result.columns.empty())
-            throw db::error(db::error_kind::query,
-                            fmt::format("scalar query must return exactly one row, it returned {}", result.row_count));
+            throw db::error(
+                db::error_kind::query,
+                fmt::format("scalar query must return exactly one row, it returned {}", result.row_count));
         const auto number = db::to_number(result.rows.front().front());
         if (!number)
             throw db::error(db::error_kind::query,
@@ -45,18 +66,23 @@ asio::awaitable<module_output> sql_module::run(const check_context& context) con
     const db::rowset result = co_await context.session.query(query, {}, context.max_samples);
     output.value = static_cast<double>(result.row_count);
     output.samples = rows_as_samples(result);
-    if (const auto& group = context.params["group_column"]; !group.is_null() && result.row_count > 0) {
+    if (args.given("group_column") && result.row_count > 0) {
         // Grouped in the database, so a query with millions of rows is never shipped whole.
         const std::string grouped = fmt::format(
             "SELECT {0} AS invariantd_group, COUNT(*) AS invariantd_count FROM ({1}) AS invariantd_rows "
             "GROUP BY {0} ORDER BY COUNT(*) DESC LIMIT 50",
-            quote_identifier(group.get<std::string>()), query);
+            args.identifier("group_column"), query);
         const db::rowset groups = co_await context.session.query(grouped, {}, 50);
         for (const auto& row : groups.rows) {
             output.breakdown.push_back({db::to_string(row[0]), db::to_number(row[1]).value_or(0)});
         }
     }
     co_return output;
+}
+
+const check_module& sql_module() {
+    static const sql module;
+    return module;
 }
 
 }  // namespace invariantd::checks

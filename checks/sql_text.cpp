@@ -27,8 +27,4 @@ std::string strip_statement_end(std::string_view sql) {
     return std::string(sql.substr(0, end));
 }
 
-std::string placeholder(std::string_view driver, int n) {
-    return driver == "postgres" ? "$" + std::to_string(n) : "?";
-}
-
 }  // namespace invariantd::checks

@@ -13,7 +13,4 @@ std::string quote_identifier(std::string_view name);
 /// wrapped as a subquery.
 std::string strip_statement_end(std::string_view sql);
 
-/// The n-th (1-based) bind placeholder in the driver's dialect: "?" on SQLite, "$n" on PostgreSQL.
-std::string placeholder(std::string_view driver, int n);
-
 }  // namespace invariantd::checks

@@ -25,7 +25,8 @@ alert_state state_from(const std::string& name) {
 }
 
 /// The value alert's next state after a successful run (the former alert_tracker).
-void advance_value_state(alert_record& record, bool condition_holds, system_clock::time_point at, duration for_duration) {
+void advance_value_state(alert_record& record, bool condition_holds, system_clock::time_point at,
+                         duration for_duration) {
     if (!condition_holds) {
         record.state = alert_state::ok;
         record.active_since.reset();
@@ -43,9 +44,12 @@ void advance_value_state(alert_record& record, bool condition_holds, system_cloc
 
 const char* to_string(alert_state state) {
     switch (state) {
-        case alert_state::ok: return "ok";
-        case alert_state::pending: return "pending";
-        case alert_state::firing: return "firing";
+        case alert_state::ok:
+            return "ok";
+        case alert_state::pending:
+            return "pending";
+        case alert_state::firing:
+            return "firing";
     }
     return "ok";
 }
@@ -71,8 +75,9 @@ alert_record record_from_json(const nlohmann::json& json) {
     alert_record record;
     record.dedup_key = json.value("dedup_key", "");
     const std::string member = json.value("instance_member", "");
-    record.instance = member.empty() ? check_instance::of(json.value("instance_check", json.value("check", "")))
-                                     : check_instance::of_member(json.value("instance_check", ""), member);
+    record.instance = member.empty()
+                          ? check_instance::of(json.value("instance_check", json.value("check", "")))
+                          : check_instance::of_member(json.value("instance_check", ""), member);
     record.kind = json.value("error_alert", false) ? alert_kind::error : alert_kind::value;
     record.state = state_from(json.value("state", "ok"));
     record.active_since = time_from(json, "active_since");
@@ -81,14 +86,15 @@ alert_record record_from_json(const nlohmann::json& json) {
     if (auto it = json.find("receivers"); it != json.end() && it->is_array())
         for (const auto& name : *it)
             if (name.is_string()) record.receivers.push_back(name.get<std::string>());
-    if (auto it = json.find("last_event"); it != json.end() && it->is_object()) record.last_event = event_from_json(*it);
+    if (auto it = json.find("last_event"); it != json.end() && it->is_object())
+        record.last_event = event_from_json(*it);
     if (auto it = json.find("version"); it != json.end() && it->is_number_unsigned())
         record.version = it->get<std::uint64_t>();
     return record;
 }
 
-alert_action next_action(alert_state notified, std::optional<system_clock::time_point> last_sent, alert_state now_state,
-                         system_clock::time_point now, duration repeat_interval) {
+alert_action next_action(alert_state notified, std::optional<system_clock::time_point> last_sent,
+                         alert_state now_state, system_clock::time_point now, duration repeat_interval) {
     if (now_state == alert_state::firing) {
         if (notified != alert_state::firing || !last_sent || now - *last_sent >= repeat_interval)
             return alert_action::trigger;
@@ -140,14 +146,19 @@ book_update alert_book::observe(const config::check_config& check, const check_i
         auto& record = record_for(instance, alert_kind::value);
         const auto before_state = record.state;
         const auto before_since = record.active_since;
-        if (ran) advance_value_state(record, run.outcome == run_outcome::violation, run.started, check.alert.for_duration);
+        if (ran)
+            advance_value_state(record, run.outcome == run_outcome::violation, run.started,
+                                check.alert.for_duration);
         bool dirty = record.state != before_state || record.active_since != before_since;
-        const auto action = next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
+        const auto action =
+            next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
         if (action != alert_action::none && run.last_good) {
-            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto notify =
+                action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
             const auto since = notify == notify_action::resolve ? before_since : record.active_since;
             queue(record,
-                  make_value_event(check, instance, *run.last_good, notify, since ? format_rfc3339(*since) : stamp, stamp),
+                  make_value_event(check, instance, *run.last_good, notify,
+                                   since ? format_rfc3339(*since) : stamp, stamp),
                   receivers, now, update);
             dirty = true;
         }
@@ -158,16 +169,22 @@ book_update alert_book::observe(const config::check_config& check, const check_i
     if (!ran || records_.contains(error_key)) {
         auto& record = record_for(instance, alert_kind::error);
         alert_state target = record.state;
-        if (ran) target = alert_state::ok;
-        else if (run.consecutive_failures >= check.alert.error_after) target = alert_state::firing;
-        const auto action = next_action(record.state, record.last_sent, target, now, check.alert.repeat_interval);
+        if (ran)
+            target = alert_state::ok;
+        else if (run.consecutive_failures >= check.alert.error_after)
+            target = alert_state::firing;
+        const auto action =
+            next_action(record.state, record.last_sent, target, now, check.alert.repeat_interval);
         bool dirty = target != record.state;
         if (target == alert_state::firing && record.state != alert_state::firing) record.active_since = now;
         if (action != alert_action::none) {
-            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto notify =
+                action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
             const auto since = record.active_since ? format_rfc3339(*record.active_since) : stamp;
-            queue(record, make_error_event(check, instance, run.error, run.consecutive_failures, notify, since, stamp),
-                  receivers, now, update);
+            queue(
+                record,
+                make_error_event(check, instance, run.error, run.consecutive_failures, notify, since, stamp),
+                receivers, now, update);
             dirty = true;
         }
         record.state = target;
@@ -187,7 +204,8 @@ book_update alert_book::retain(const std::set<check_instance>& configured, syste
             event.action = notify_action::resolve;
             event.ends_at = stamp;
             event.timestamp = stamp;
-            event.summary = cut_summary(event.alert_name + " resolved: the check was removed from the configuration");
+            event.summary =
+                cut_summary(event.alert_name + " resolved: the check was removed from the configuration");
             queue(record, std::move(event), record.receivers, now, update);
         }
         record.state = alert_state::ok;

@@ -5,7 +5,7 @@
 /// with a `book_update` — the records that changed (to persist) and the notifications to
 /// send (typed events, each with its receivers). The pipeline (alert_pipeline) persists
 /// the update and delivers the notifications; the book never learns how. The rules it
-/// implements are in docs/contract.md, "Alerts":
+/// implements are in README.md "Alerts":
 ///   value alert  ok → pending (condition holds, waiting `for`) → firing (trigger) → ok
 ///                (condition false on a later successful run: resolve); a failed run
 ///                changes nothing; a trigger is repeated every `repeat_interval`.
@@ -37,7 +37,7 @@ struct alert_record {
     std::string dedup_key;
     check_instance instance;
     alert_kind kind = alert_kind::value;
-    alert_state state = alert_state::ok;  ///< firing means a trigger was queued
+    alert_state state = alert_state::ok;                   ///< firing means a trigger was queued
     std::optional<system_clock::time_point> active_since;  ///< condition (or failures) began
     std::optional<system_clock::time_point> last_sent;     ///< the last trigger queued
     std::optional<system_clock::time_point> resolved_at;   ///< the last resolve queued
@@ -59,7 +59,7 @@ struct notification {
 
 /// What one call changed.
 struct book_update {
-    std::vector<alert_record> changed;       ///< records to persist, as they are now
+    std::vector<alert_record> changed;        ///< records to persist, as they are now
     std::vector<notification> notifications;  ///< in the order they must be sent
     std::vector<std::string> forgotten;       ///< dedup keys whose records are gone
     bool empty() const { return changed.empty() && notifications.empty() && forgotten.empty(); }
@@ -68,10 +68,10 @@ struct book_update {
 /// One finished run as the book needs it.
 struct run_observation {
     run_outcome outcome = run_outcome::ok;
-    system_clock::time_point started;                    ///< when the run began (drives `for`)
-    const checks::module_output* last_good = nullptr;    ///< the last successful run's output
-    std::string error;                                   ///< why a failed run failed
-    std::size_t consecutive_failures = 0;                ///< including this run
+    system_clock::time_point started;                  ///< when the run began (drives `for`)
+    const checks::module_output* last_good = nullptr;  ///< the last successful run's output
+    std::string error;                                 ///< why a failed run failed
+    std::size_t consecutive_failures = 0;              ///< including this run
 };
 
 /// The notification rule: `notified` is the state receivers were last told about (firing =
@@ -79,8 +79,8 @@ struct run_observation {
 /// time, or still firing `repeat_interval` after the last trigger → trigger; firing before and
 /// not any more → resolve.
 enum class alert_action { none, trigger, resolve };
-alert_action next_action(alert_state notified, std::optional<system_clock::time_point> last_sent, alert_state now_state,
-                         system_clock::time_point now, duration repeat_interval);
+alert_action next_action(alert_state notified, std::optional<system_clock::time_point> last_sent,
+                         alert_state now_state, system_clock::time_point now, duration repeat_interval);
 
 class alert_book {
 public:
@@ -89,8 +89,8 @@ public:
     void restore(std::vector<alert_record> records);
 
     /// After every run of `instance`.
-    book_update observe(const config::check_config& check, const check_instance& instance, const run_observation& run,
-                        system_clock::time_point now);
+    book_update observe(const config::check_config& check, const check_instance& instance,
+                        const run_observation& run, system_clock::time_point now);
     /// Resolves the open alerts of every instance not in `configured` (removed by a reload,
     /// or absent from the configuration at start-up).
     book_update retain(const std::set<check_instance>& configured, system_clock::time_point now);

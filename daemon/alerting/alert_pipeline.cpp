@@ -9,7 +9,9 @@ namespace invariantd {
 
 namespace {
 
-double unix_now() { return unix_seconds(system_clock::now()); }
+double unix_now() {
+    return unix_seconds(system_clock::now());
+}
 
 state::stored_alert to_stored(const alert_record& record) {
     return {record.dedup_key, to_json(record).dump(), record.version};
@@ -62,21 +64,22 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
             continue;
         }
         for (const auto& item : it->second->close())
-            drop(item->receiver, fmt::format("notification {} {}", to_string(item->event.action), item->event.dedup_key),
+            drop(item->receiver,
+                 fmt::format("notification {} {}", to_string(item->event.action), item->event.dedup_key),
                  item->id, dropped_ids);
         if (observer_.queue_length) observer_.queue_length(it->first.first, 0);
         it = queues_.erase(it);
     }
     delivery_queue::surroundings context{loop_,
-                                    tls_,
-                                    [this](const std::string& name) -> const config::receiver_config* {
-                                        auto it = receivers_.find(name);
-                                        return it == receivers_.end() ? nullptr : &it->second;
-                                    },
-                                    &writer_,
-                                    &observer_,
-                                    [this] { publish_queue_lengths(); },
-                                    host_name_};
+                                         tls_,
+                                         [this](const std::string& name) -> const config::receiver_config* {
+                                             auto it = receivers_.find(name);
+                                             return it == receivers_.end() ? nullptr : &it->second;
+                                         },
+                                         &writer_,
+                                         &observer_,
+                                         [this] { publish_queue_lengths(); },
+                                         host_name_};
     for (const auto& key : wanted) {
         if (queues_.contains(key)) continue;
         auto queue = std::make_shared<delivery_queue>(context, key.first, key.second);
@@ -87,7 +90,8 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
     for (auto& row : loaded_) {
         auto it = queues_.find({row.receiver, row.destination});
         if (it == queues_.end()) {
-            drop(row.receiver, fmt::format("stored notification {} {}", row.action, row.dedup_key), row.id, dropped_ids);
+            drop(row.receiver, fmt::format("stored notification {} {}", row.action, row.dedup_key), row.id,
+                 dropped_ids);
             continue;
         }
         auto item = std::make_shared<queued_notification>();
@@ -106,8 +110,9 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
     }
     loaded_.clear();
     if (!dropped_ids.empty()) {
-        writer_.spawn_write([ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
-                            "cannot remove dropped notifications");
+        writer_.spawn_write(
+            [ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
+            "cannot remove dropped notifications");
     }
     if (!started_) {
         started_ = true;
@@ -132,27 +137,29 @@ void alert_pipeline::apply(book_update update) {
     std::vector<std::shared_ptr<queued_notification>> items;
     for (const auto& note : update.notifications) {
         const auto& event = note.event;
-        const auto level = event.resolve()                    ? spdlog::level::info
-                           : note.kind == alert_kind::error   ? spdlog::level::err
-                                                              : spdlog::level::warn;
-        spdlog::log(level, "alert {} {}: {}", event.dedup_key, event.resolve() ? "resolved" : "firing", event.summary);
+        const auto level = event.resolve()                  ? spdlog::level::info
+                           : note.kind == alert_kind::error ? spdlog::level::err
+                                                            : spdlog::level::warn;
+        spdlog::log(level, "alert {} {}: {}", event.dedup_key, event.resolve() ? "resolved" : "firing",
+                    event.summary);
         auto queued = enqueue(event, note.receivers, true);
         items.insert(items.end(), queued.begin(), queued.end());
     }
     for (const auto& key : update.forgotten) reposter_.forget(key);
     if (!update.forgotten.empty()) {
-        writer_.spawn_write([keys = std::move(update.forgotten)](state::state_store& store) { store.forget_alerts(keys); },
-                            "cannot forget finished alerts");
+        writer_.spawn_write(
+            [keys = std::move(update.forgotten)](state::state_store& store) { store.forget_alerts(keys); },
+            "cannot forget finished alerts");
     }
     if (update.changed.empty() && items.empty()) return;
     std::vector<state::stored_alert> alerts;
     for (const auto& record : update.changed) alerts.push_back(to_stored(record));
-    asio::co_spawn(loop_, commit(std::move(alerts), std::move(items)), log_escaped_exception{"outbox commit"});
+    asio::co_spawn(loop_, commit(std::move(alerts), std::move(items)),
+                   log_escaped_exception{"outbox commit"});
 }
 
-std::vector<std::shared_ptr<queued_notification>> alert_pipeline::enqueue(const alert_event& event,
-                                                                          const std::vector<std::string>& receivers,
-                                                                          bool durable) {
+std::vector<std::shared_ptr<queued_notification>> alert_pipeline::enqueue(
+    const alert_event& event, const std::vector<std::string>& receivers, bool durable) {
     std::vector<std::shared_ptr<queued_notification>> out;
     const auto steady_now = steady_clock::now();
     for (const auto& name : receivers) {
@@ -195,9 +202,10 @@ asio::awaitable<void> alert_pipeline::commit(std::vector<state::stored_alert> al
         for (std::size_t i = 0; i < items.size() && i < ids.size(); ++i) items[i]->id = ids[i];
     } catch (const std::exception& e) {
         // Better delivered without durability than not at all; the log says what is at risk.
-        spdlog::error("outbox: cannot commit {} notifications ({}); sending them anyway, but they will not survive a "
-                      "restart",
-                      items.size(), e.what());
+        spdlog::error(
+            "outbox: cannot commit {} notifications ({}); sending them anyway, but they will not survive a "
+            "restart",
+            items.size(), e.what());
     }
     for (auto& item : items) item->committed = true;
     for (auto& [key, queue] : queues_) queue->wake();
@@ -241,7 +249,8 @@ nlohmann::ordered_json alert_pipeline::queued_json(const std::string& dedup_key)
     const auto steady_now = steady_clock::now();
     const auto now = system_clock::now();
     for (const auto& [key, queue] : queues_) {
-        const auto count = receivers_.contains(queue->receiver()) ? receivers_.at(queue->receiver()).urls.size() : 1;
+        const auto count =
+            receivers_.contains(queue->receiver()) ? receivers_.at(queue->receiver()).urls.size() : 1;
         for (const auto& item : queue->items()) {
             if (item->event.dedup_key != dedup_key) continue;
             nlohmann::ordered_json entry{{"receiver", queue->receiver()},
@@ -251,8 +260,10 @@ nlohmann::ordered_json alert_pipeline::queued_json(const std::string& dedup_key)
             if (count > 1) entry["url_index"] = queue->index();
             if (item->failures > 0) {
                 entry["last_error"] = item->last_error;
-                const auto wait = item->next_attempt > steady_now ? item->next_attempt - steady_now : steady_clock::duration{};
-                entry["next_attempt"] = format_rfc3339(now + std::chrono::duration_cast<system_clock::duration>(wait));
+                const auto wait = item->next_attempt > steady_now ? item->next_attempt - steady_now
+                                                                  : steady_clock::duration{};
+                entry["next_attempt"] =
+                    format_rfc3339(now + std::chrono::duration_cast<system_clock::duration>(wait));
             }
             out.push_back(std::move(entry));
         }

@@ -35,7 +35,8 @@ public:
     /// that is no longer configured are dropped (error log, outcome dropped).
     void configure(const std::vector<config::receiver_config>& receivers);
     /// After every run of `instance`.
-    void observe(const config::check_config& check, const check_instance& instance, const run_observation& run);
+    void observe(const config::check_config& check, const check_instance& instance,
+                 const run_observation& run);
     /// Resolves the open alerts of every instance not in `configured`.
     void retain(const std::set<check_instance>& configured);
 
@@ -54,13 +55,15 @@ private:
     /// Logs and queues the update's notifications, then commits it (stage 1 → 2 → 3).
     void apply(book_update update);
     std::vector<std::shared_ptr<queued_notification>> enqueue(const alert_event& event,
-                                                              const std::vector<std::string>& receivers, bool durable);
+                                                              const std::vector<std::string>& receivers,
+                                                              bool durable);
     asio::awaitable<void> commit(std::vector<state::stored_alert> alerts,
                                  std::vector<std::shared_ptr<queued_notification>> items);
     asio::awaitable<void> repost_loop();
     void repost_and_clean();
     std::set<std::string> queued_keys() const;
-    void drop(const std::string& receiver, const std::string& what, std::int64_t id, std::vector<std::int64_t>& ids);
+    void drop(const std::string& receiver, const std::string& what, std::int64_t id,
+              std::vector<std::int64_t>& ids);
     void publish_queue_lengths();
 
     asio::any_io_executor loop_;

@@ -25,7 +25,8 @@ public:
     /// Remembers that `dedup_key` was just posted to `receiver` (any notification counts).
     void posted(const std::string& dedup_key, const std::string& receiver, steady_clock::time_point at);
     /// The re-posts due at `now`; alerts with a notification still queued wait for it.
-    std::vector<repost> due(const alert_book& book, const std::map<std::string, config::receiver_config>& receivers,
+    std::vector<repost> due(const alert_book& book,
+                            const std::map<std::string, config::receiver_config>& receivers,
                             const std::set<std::string>& queued_keys, system_clock::time_point now,
                             steady_clock::time_point steady_now);
     /// The alert's record is gone: forget it here too.
@@ -34,7 +35,8 @@ public:
     static duration keep_resolved(const std::map<std::string, config::receiver_config>& receivers);
 
 private:
-    std::map<std::pair<std::string, std::string>, steady_clock::time_point> last_posted_;  ///< (dedup key, receiver)
+    std::map<std::pair<std::string, std::string>, steady_clock::time_point>
+        last_posted_;  ///< (dedup key, receiver)
 };
 
 }  // namespace invariantd

@@ -1,5 +1,5 @@
 #pragma once
-/// When to retry a notification and when to give up on it (SPEC §7). Pure functions.
+/// When to retry a notification and when to give up on it (README.md "Alerts"). Pure functions.
 #include <optional>
 #include <random>
 #include <string_view>

@@ -26,9 +26,12 @@ std::string label(const std::string& receiver, std::size_t index, std::size_t co
 
 const char* to_string(delivery_outcome outcome) {
     switch (outcome) {
-        case delivery_outcome::sent: return "sent";
-        case delivery_outcome::failed: return "failed";
-        case delivery_outcome::dropped: return "dropped";
+        case delivery_outcome::sent:
+            return "sent";
+        case delivery_outcome::failed:
+            return "failed";
+        case delivery_outcome::dropped:
+            return "dropped";
     }
     return "failed";
 }
@@ -42,8 +45,9 @@ delivery_queue::delivery_queue(surroundings context, std::string receiver, std::
       random_(std::random_device{}()) {}
 
 void delivery_queue::start() {
-    asio::co_spawn(context_.loop, [self = shared_from_this()]() { return self->deliver(); },
-                   log_escaped_exception{"notification delivery"});
+    asio::co_spawn(
+        context_.loop, [self = shared_from_this()]() { return self->deliver(); },
+        log_escaped_exception{"notification delivery"});
 }
 
 void delivery_queue::push(std::shared_ptr<queued_notification> item) {
@@ -77,13 +81,14 @@ asio::awaitable<void> delivery_queue::deliver() {
         const auto name = label(receiver.name, index_, receiver.urls.size());
         const auto& event = item->event;
         auto request = build_request(receiver, event, context_.host_name);
-        const auto url = index_ < receiver.urls.size() ? parse_url(join_url(receiver.urls[index_], request.path_suffix))
-                                                       : std::nullopt;
+        const auto url = index_ < receiver.urls.size()
+                             ? parse_url(join_url(receiver.urls[index_], request.path_suffix))
+                             : std::nullopt;
         post_outcome outcome;
         if (url) outcome = co_await connection_.post(*url, request.headers, request.body, receiver.timeout);
         if (closed_) break;  // still in the outbox: sent again after a restart
 
-        const auto verdict = !url ? delivery_verdict::dropped
+        const auto verdict = !url                  ? delivery_verdict::dropped
                              : outcome.status == 0 ? delivery_verdict::retry
                                                    : classify_status(outcome.status);
         const char* action = to_string(event.action);
@@ -94,18 +99,20 @@ asio::awaitable<void> delivery_queue::deliver() {
             item->next_attempt = steady_clock::now() + delay;
             item->last_error = outcome.status ? fmt::format("HTTP {}", outcome.status) : outcome.error;
             count(delivery_outcome::failed);
-            spdlog::warn("notification {} {} to {} failed (attempt {}): {}; retrying in {}", action, event.dedup_key, name,
-                         item->failures, item->last_error, format_duration(delay));
+            spdlog::warn("notification {} {} to {} failed (attempt {}): {}; retrying in {}", action,
+                         event.dedup_key, name, item->failures, item->last_error, format_duration(delay));
             continue;
         }
         queue_.pop_front();
         if (verdict == delivery_verdict::sent) {
             count(delivery_outcome::sent);
-            spdlog::info("notification {} {} delivered to {} (HTTP {})", action, event.dedup_key, name, outcome.status);
+            spdlog::info("notification {} {} delivered to {} (HTTP {})", action, event.dedup_key, name,
+                         outcome.status);
         } else {
             count(delivery_outcome::dropped);
-            spdlog::error("notification {} {} dropped: {} refused it with HTTP {}: {}", action, event.dedup_key, name,
-                          outcome.status, url ? outcome.body_excerpt : std::string("invalid URL"));
+            spdlog::error("notification {} {} dropped: {} refused it with HTTP {}: {}", action,
+                          event.dedup_key, name, outcome.status,
+                          url ? outcome.body_excerpt : std::string("invalid URL"));
         }
         if (context_.lengths_changed) context_.lengths_changed();
         if (item->id != 0 && context_.writer) {
@@ -113,7 +120,8 @@ asio::awaitable<void> delivery_queue::deliver() {
             std::function<void(state::state_store&)> remove = [id = item->id](state::state_store& store) {
                 store.remove_notifications({id});
             };
-            std::string failure = "cannot remove a finished notification; it may be sent again after a restart";
+            std::string failure =
+                "cannot remove a finished notification; it may be sent again after a restart";
             co_await context_.writer->write(std::move(remove), std::move(failure));
         }
     }

@@ -1,8 +1,8 @@
 #include "daemon/alerting/outbox_writer.hpp"
 
-#include <filesystem>
-
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
 
 #include "daemon/db/run_blocking.hpp"
 #include "daemon/state/sqlite_state_store.hpp"
@@ -11,7 +11,9 @@ namespace invariantd {
 
 outbox_writer::outbox_writer(asio::any_io_executor loop) : loop_(loop), idle_(loop) {}
 
-outbox_writer::~outbox_writer() { worker_.join(); }
+outbox_writer::~outbox_writer() {
+    worker_.join();
+}
 
 outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     const auto path = (std::filesystem::path(state_dir) / "outbox.db").string();
@@ -20,8 +22,8 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     const auto& opened = store->opened();
     loaded.recovered = opened.recovered;
     if (opened.recovered)
-        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one", path,
-                      opened.damage, opened.set_aside_as);
+        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one",
+                      path, opened.damage, opened.set_aside_as);
     else if (opened.from_version < state::sqlite_state_store::schema_version)
         spdlog::info("state file {}: schema migrated from version {} to {}", path, opened.from_version,
                      state::sqlite_state_store::schema_version);
@@ -41,8 +43,8 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     return loaded;
 }
 
-asio::awaitable<std::vector<std::int64_t>> outbox_writer::commit(std::vector<state::stored_alert> alerts,
-                                                                 std::vector<state::stored_notification> notifications) {
+asio::awaitable<std::vector<std::int64_t>> outbox_writer::commit(
+    std::vector<state::stored_alert> alerts, std::vector<state::stored_notification> notifications) {
     ++in_flight_;
     auto* store = store_.get();
     auto job = [store, alerts = std::move(alerts), rows = std::move(notifications)]() mutable {
@@ -64,7 +66,8 @@ asio::awaitable<std::vector<std::int64_t>> outbox_writer::commit(std::vector<sta
     co_return ids;
 }
 
-asio::awaitable<void> outbox_writer::write(std::function<void(state::state_store&)> write, std::string failure) {
+asio::awaitable<void> outbox_writer::write(std::function<void(state::state_store&)> write,
+                                           std::string failure) {
     ++in_flight_;
     auto* store = store_.get();
     auto job = [store, write = std::move(write)]() {
@@ -80,7 +83,8 @@ asio::awaitable<void> outbox_writer::write(std::function<void(state::state_store
 }
 
 void outbox_writer::spawn_write(std::function<void(state::state_store&)> write, std::string failure) {
-    asio::co_spawn(loop_, this->write(std::move(write), std::move(failure)), log_escaped_exception{"outbox write"});
+    asio::co_spawn(loop_, this->write(std::move(write), std::move(failure)),
+                   log_escaped_exception{"outbox write"});
 }
 
 void outbox_writer::finished() {

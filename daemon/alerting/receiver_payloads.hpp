@@ -1,5 +1,5 @@
 #pragma once
-/// The wire formats of the four receiver types (SPEC §7). Pure functions: an alert_event and
+/// The wire formats of the four receiver types (README.md "Alerts"). Pure functions: an alert_event and
 /// a receiver's settings in, the HTTP request to send out.
 #include <string>
 #include <utility>

@@ -4,10 +4,14 @@ namespace invariantd {
 
 const char* to_string(run_outcome outcome) {
     switch (outcome) {
-        case run_outcome::ok: return "ok";
-        case run_outcome::violation: return "violation";
-        case run_outcome::error: return "error";
-        case run_outcome::timeout: return "timeout";
+        case run_outcome::ok:
+            return "ok";
+        case run_outcome::violation:
+            return "violation";
+        case run_outcome::error:
+            return "error";
+        case run_outcome::timeout:
+            return "timeout";
     }
     return "error";
 }

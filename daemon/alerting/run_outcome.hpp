@@ -14,6 +14,8 @@ const char* to_string(run_outcome outcome);
 /// the module did not suppress judging it); error or timeout for a run that failed.
 run_outcome classify(const config::check_config& check, const checks::check_result& result);
 
-inline bool succeeded(run_outcome outcome) { return outcome == run_outcome::ok || outcome == run_outcome::violation; }
+inline bool succeeded(run_outcome outcome) {
+    return outcome == run_outcome::ok || outcome == run_outcome::violation;
+}
 
 }  // namespace invariantd

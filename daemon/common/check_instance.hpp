@@ -1,6 +1,6 @@
 #pragma once
 /// The identity of one check instance: the key of every per-check state, metric and route.
-/// Today it is the check's name; with database sets (docs/contract.md, "Check instances")
+/// Today it is the check's name; with database sets (README.md "Check instances")
 /// one check runs once per member database and each run is `<check>/<member>`. Code keys
 /// state by this type, never by a bare string, so that change touches this file only.
 #include <compare>
@@ -30,7 +30,9 @@ public:
 
 private:
     check_instance(std::string check, std::string member)
-        : check_(std::move(check)), member_(std::move(member)), name_(member_.empty() ? check_ : check_ + "/" + member_) {}
+        : check_(std::move(check)),
+          member_(std::move(member)),
+          name_(member_.empty() ? check_ : check_ + "/" + member_) {}
     std::string check_;
     std::string member_;
     std::string name_;

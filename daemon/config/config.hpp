@@ -1,5 +1,5 @@
 #pragma once
-/// The daemon's configuration as typed structs (SPEC §3). Produced by the loader, which
+/// The daemon's configuration as typed structs (README.md "Configuration reference"). Produced by the loader, which
 /// validates everything; code that receives a daemon_config may rely on it being valid.
 #include <cstdint>
 #include <optional>
@@ -11,6 +11,7 @@
 
 #include "daemon/common/duration.hpp"
 #include "daemon/config/condition.hpp"
+#include "daemon/db/database.hpp"
 
 namespace invariantd::config {
 
@@ -53,7 +54,7 @@ struct log_config {
 
 struct database_config {
     std::string name;
-    std::string driver;  ///< "sqlite" | "postgres"
+    db::driver_kind driver = db::driver_kind::sqlite;
     std::string dsn;     ///< postgres; secret
     std::string path;    ///< sqlite, absolute after loading
     std::size_t max_connections = 2;

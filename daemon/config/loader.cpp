@@ -27,7 +27,7 @@ const std::vector<std::string> severities{"critical", "error", "warning", "info"
 const std::vector<std::string> receiver_types{"pagerduty", "alertmanager", "webhook", "slack"};
 constexpr const char* pagerduty_enqueue_url = "https://events.pagerduty.com/v2/enqueue";
 
-/// `${VAR}` written unquoted inside a flow mapping — `{ routing_key: ${PD_KEY} }`, as SPEC §3
+/// `${VAR}` written unquoted inside a flow mapping — `{ routing_key: ${PD_KEY} }`, as README.md "Configuration reference"
 /// itself writes it — is not valid YAML: `{` and `}` end a plain scalar there. Outside quotes
 /// and comments, every `${...}` becomes `$(...)`, which has the same length (so every error
 /// position stays true) and parses as a plain scalar; reader::text() reads plain scalars back
@@ -300,8 +300,8 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
         }
         auto driver_name = r.one_of(driver, "driver", {"sqlite", "postgres"});
         if (!driver_name) continue;
-        db.driver = *driver_name;
-        if (db.driver == "sqlite") {
+        db.driver = *driver_name == "postgres" ? db::driver_kind::postgres : db::driver_kind::sqlite;
+        if (db.driver == db::driver_kind::sqlite) {
             if (const auto path = settings["path"]) {
                 if (auto value = r.text(path, "path")) db.path = r.resolve_path(*value);
             } else {
@@ -525,7 +525,7 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
                 r.error(mark, fmt::format("{}: {}", where, message));
             };
             check.params = checks::validate_params(params, module->parameters(), where_params, report);
-            if (database != nullptr) module->validate(check.params, database->driver, where_params, report);
+            if (database != nullptr) module->validate(checks::module_args(check.params), database->driver, where_params, report);
         }
         if (complete) checks.push_back(std::move(check));
     }

@@ -161,7 +161,7 @@ int command_validate(const options& opts) {
                              config.receivers.size(), config.receivers.size() == 1 ? "" : "s");
     std::cout << fmt::format("  listen {}  state_dir {}\n", config.server.listen, config.state_dir);
     for (const auto& db : config.databases)
-        std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db.driver);
+        std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db::to_string(db.driver));
     for (const auto& check : config.checks) {
         std::cout << fmt::format("  check {:<28} {:<18} on {:<14} every {:<6} alert {}\n", check.name,
                                  check.module, check.database, format_duration(check.interval),

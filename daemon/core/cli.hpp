@@ -10,7 +10,7 @@ inline constexpr int exit_usage = 64;       ///< EX_USAGE: bad command line
 inline constexpr int exit_software = 70;    ///< EX_SOFTWARE: could not start (e.g. address in use)
 inline constexpr int exit_config = 78;      ///< EX_CONFIG: the configuration is invalid
 
-/// The whole command line of SPEC §2; returns the process exit code.
+/// The whole command line of README.md "Command line"; returns the process exit code.
 int run_command_line(int argc, char** argv);
 
 }  // namespace invariantd

@@ -8,17 +8,16 @@
 namespace invariantd {
 
 std::shared_ptr<db::database> make_database(asio::any_io_executor loop, const config::database_config& config) {
-    if (config.driver == "sqlite") {
-        return db::sqlite_database::create(
-            loop, db::sqlite_options{config.name, config.path, config.max_connections, config.busy_timeout});
+    switch (config.driver) {
+        case db::driver_kind::sqlite:
+            return db::sqlite_database::create(
+                loop, db::sqlite_options{config.name, config.path, config.max_connections, config.busy_timeout});
+        case db::driver_kind::postgres:
+            return db::postgres_database::create(loop, db::postgres_options{config.name, config.dsn, config.max_connections,
+                                                                            config.connect_timeout, config.max_lifetime,
+                                                                            config.lock_timeout});
     }
-    if (config.driver == "postgres") {
-        return db::postgres_database::create(loop, db::postgres_options{config.name, config.dsn, config.max_connections,
-                                                                        config.connect_timeout, config.max_lifetime,
-                                                                        config.lock_timeout});
-    }
-    // The loader refuses other drivers, so reaching this is a programming error.
-    throw std::logic_error("no driver for '" + config.driver + "'");
+    throw std::logic_error("unknown driver");
 }
 
 }  // namespace invariantd

@@ -17,8 +17,12 @@
 
 namespace invariantd {
 
-const char* version_string() { return INVARIANTD_VERSION; }
-const char* revision_string() { return INVARIANTD_REVISION; }
+const char* version_string() {
+    return INVARIANTD_VERSION;
+}
+const char* revision_string() {
+    return INVARIANTD_REVISION;
+}
 
 namespace {
 
@@ -44,7 +48,8 @@ http_response http_api::health_response() const {
         }
         databases[entry.name] = std::move(item);
     }
-    nlohmann::ordered_json body{{"status", healthy ? "ok" : "degraded"}, {"checks", daemon_.tasks().size()},
+    nlohmann::ordered_json body{{"status", healthy ? "ok" : "degraded"},
+                                {"checks", daemon_.tasks().size()},
                                 {"databases", databases}};
     return json_response(healthy ? http::status::ok : http::status::service_unavailable, body);
 }
@@ -60,15 +65,16 @@ nlohmann::ordered_json http_api::alerts_json() const {
         const auto key = dedup_key_for(task->instance(), alert_kind::value);
         auto queued = pipeline.queued_json(key);
         if (state == alert_state::ok && queued.empty()) continue;
-        nlohmann::ordered_json alert{{"check", name},
-                             {"dedup_key", key},
-                             {"state", to_string(state)},
-                             {"severity", task->config().alert.severity},
-                             {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
-                             {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr},
-                             {"summary", status.last_good ? render_summary(task->config(), status.last_good->output)
-                                                          : std::string()},
-                             {"runbook_url", task->config().alert.runbook_url}};
+        nlohmann::ordered_json alert{
+            {"check", name},
+            {"dedup_key", key},
+            {"state", to_string(state)},
+            {"severity", task->config().alert.severity},
+            {"condition", task->config().alert.when ? task->config().alert.when->to_string() : ""},
+            {"value", status.last_good ? json_number(status.last_good->output.value) : nullptr},
+            {"summary",
+             status.last_good ? render_summary(task->config(), status.last_good->output) : std::string()},
+            {"runbook_url", task->config().alert.runbook_url}};
         if (auto since = book.active_since(task->instance())) alert["active_since"] = format_rfc3339(*since);
         alert["receivers"] = task->config().alert.receivers;
         alert["notifications"] = std::move(queued);
@@ -82,11 +88,12 @@ nlohmann::ordered_json http_api::alerts_json() const {
         if (record.state == alert_state::ok && queued.empty()) continue;
         const auto event = record.last_event.value_or(alert_event{});
         const auto& instance = record.instance.name();
-        nlohmann::ordered_json alert{{"check", record.kind == alert_kind::error ? instance + ":error" : instance},
-                                     {"dedup_key", key},
-                                     {"state", to_string(record.state)},
-                                     {"severity", event.severity},
-                                     {"summary", event.summary}};
+        nlohmann::ordered_json alert{
+            {"check", record.kind == alert_kind::error ? instance + ":error" : instance},
+            {"dedup_key", key},
+            {"state", to_string(record.state)},
+            {"severity", event.severity},
+            {"summary", event.summary}};
         if (!event.error.empty()) alert["error"] = event.error;
         if (record.active_since) alert["active_since"] = format_rfc3339(*record.active_since);
         alert["receivers"] = record.receivers;
@@ -98,7 +105,8 @@ nlohmann::ordered_json http_api::alerts_json() const {
 
 http_response http_api::status_page() const {
     status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
-    for (const auto& entry : daemon_.databases()) view.databases.push_back({entry.name, entry.up, entry.error});
+    for (const auto& entry : daemon_.databases())
+        view.databases.push_back({entry.name, entry.up, entry.error});
     for (const auto& [name, task] : daemon_.tasks())
         view.checks.push_back(check_to_json(*task, daemon_.alerts().book(), false));
     return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
@@ -112,14 +120,16 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
 
     if (method == http::verb::options) {
         // HAProxy's default health check is "OPTIONS /"; answer any known path (and "*").
-        if (match.target == route::not_found && path != "*") co_return error_response(http::status::not_found, "not found");
+        if (match.target == route::not_found && path != "*")
+            co_return error_response(http::status::not_found, "not found");
         auto response = make_response(http::status::ok, "text/plain; charset=utf-8", "");
         response.set(http::field::allow, path == "*" ? "GET, HEAD, POST, OPTIONS" : match.allow);
         co_return response;
     }
     if (match.protected_by_token && daemon_.server().api_token) {
         const auto authorization = request[http::field::authorization];
-        if (!bearer_matches(std::string_view(authorization.data(), authorization.size()), *daemon_.server().api_token)) {
+        if (!bearer_matches(std::string_view(authorization.data(), authorization.size()),
+                            *daemon_.server().api_token)) {
             auto response = error_response(http::status::unauthorized, "missing or wrong bearer token");
             response.set(http::field::www_authenticate, "Bearer realm=\"invariantd\"");
             co_return response;
@@ -148,7 +158,8 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             const auto accept = request[http::field::accept_encoding];
             const bool gzip = accepts_gzip(std::string_view(accept.data(), accept.size()));
             if (gzip) body = gzip_compress(body);
-            auto response = make_response(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
+            auto response =
+                make_response(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
             if (gzip) response.set(http::field::content_encoding, "gzip");
             response.set(http::field::vary, "Accept-Encoding");
             co_return response;
@@ -161,20 +172,25 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         }
         case route::check: {
             auto it = daemon_.tasks().find(match.check_name);
-            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
-            co_return json_response(http::status::ok, check_to_json(*it->second, daemon_.alerts().book(), true));
+            if (it == daemon_.tasks().end())
+                co_return error_response(http::status::not_found, "no such check");
+            co_return json_response(http::status::ok,
+                                    check_to_json(*it->second, daemon_.alerts().book(), true));
         }
         case route::run_check: {
             auto it = daemon_.tasks().find(match.check_name);
-            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            if (it == daemon_.tasks().end())
+                co_return error_response(http::status::not_found, "no such check");
             auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
             const auto wait = query_parameter(query, "wait");
             if (!wait || *wait == "0" || *wait == "false") {
                 task->request_run();
-                co_return json_response(http::status::accepted,
-                                        nlohmann::ordered_json{{"status", "scheduled"}, {"check", match.check_name}});
+                co_return json_response(
+                    http::status::accepted,
+                    nlohmann::ordered_json{{"status", "scheduled"}, {"check", match.check_name}});
             }
-            co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 + std::chrono::seconds(5));
+            co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 +
+                                            std::chrono::seconds(5));
             co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts().book(), true));
         }
         case route::alerts:

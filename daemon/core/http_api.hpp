@@ -1,5 +1,5 @@
 #pragma once
-/// The HTTP API (docs/contract.md, "HTTP endpoints"), apart from the connection handling
+/// The HTTP API (README.md "HTTP endpoints"), apart from the connection handling
 /// (http_server) and the daemon's wiring (daemon_app), as Beast's examples keep
 /// handle_request apart from the session. It reads the daemon through `daemon_view` and may
 /// ask it for two actions only: run a check, reload the configuration.

@@ -18,7 +18,7 @@
 namespace invariantd {
 
 
-/// Every metric family of SPEC §6 and the series of each configured check and database.
+/// Every metric family of README.md "Metrics" and the series of each configured check and database.
 /// Series are created when a check or database is configured and removed only when it is
 /// removed from the configuration, so a failing check keeps exporting its last good values.
 /// Loop thread for updates; serialize() may run on any thread (prometheus-cpp is thread-safe).

@@ -62,6 +62,10 @@ public:
                                           std::size_t max_rows) = 0;
 };
 
+/// The database engines invariantd speaks to; parsed once from the configuration.
+enum class driver_kind { sqlite, postgres };
+inline const char* to_string(driver_kind driver) { return driver == driver_kind::postgres ? "postgres" : "sqlite"; }
+
 /// Connection statistics for invariantd_database_connections.
 struct pool_stats {
     std::size_t idle = 0;
@@ -73,8 +77,7 @@ struct pool_stats {
 class database {
 public:
     virtual ~database() = default;
-    /// "sqlite" or "postgres".
-    virtual std::string_view driver() const = 0;
+    virtual driver_kind driver() const = 0;
     /// Borrows a connection within `deadline`; throws `error` (timeout when no connection
     /// became free in time, unavailable when the database cannot be opened).
     virtual asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) = 0;

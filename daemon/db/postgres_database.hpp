@@ -33,7 +33,7 @@ public:
     static std::shared_ptr<postgres_database> create(asio::any_io_executor loop, postgres_options options);
     ~postgres_database() override;
 
-    std::string_view driver() const override { return "postgres"; }
+    driver_kind driver() const override { return driver_kind::postgres; }
     asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) override;
     pool_stats stats() const override { return {idle_.size(), busy_}; }
     void close() override;

@@ -28,7 +28,7 @@ public:
     static std::shared_ptr<sqlite_database> create(asio::any_io_executor loop, sqlite_options options);
     ~sqlite_database() override;
 
-    std::string_view driver() const override { return "sqlite"; }
+    driver_kind driver() const override { return driver_kind::sqlite; }
     asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) override;
     pool_stats stats() const override { return {idle_.size(), busy_}; }
     void close() override;

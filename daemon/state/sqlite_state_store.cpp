@@ -1,8 +1,7 @@
 #include "daemon/state/sqlite_state_store.hpp"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 namespace invariantd::state {
 
@@ -26,11 +25,13 @@ struct statement {
     void real(int index, double value) { sqlite3_bind_double(handle, index, value); }
     bool row() { return sqlite3_step(handle) == SQLITE_ROW; }
     void done() {
-        if (sqlite3_step(handle) != SQLITE_DONE) throw state_error(fmt::format("outbox: {}", sqlite3_errmsg(db)));
+        if (sqlite3_step(handle) != SQLITE_DONE)
+            throw state_error(fmt::format("outbox: {}", sqlite3_errmsg(db)));
     }
     std::string column_text(int index) {
         const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(handle, index));
-        return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(handle, index))) : std::string();
+        return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(handle, index)))
+                    : std::string();
     }
     std::int64_t column_integer(int index) { return sqlite3_column_int64(handle, index); }
 };
@@ -72,7 +73,9 @@ void add_versions_and_claims(sqlite3* db) {
 }  // namespace
 
 sqlite_state_store::sqlite_state_store(std::string path)
-    : path_(std::move(path)), opened_(open_state_file(path_, {create_v1, add_versions_and_claims})), db_(opened_.db) {
+    : path_(std::move(path)),
+      opened_(open_state_file(path_, {create_v1, add_versions_and_claims})),
+      db_(opened_.db) {
     try {
         exec(db_, path_, "BEGIN IMMEDIATE");
         exec(db_, path_, "UPDATE meta SET value = value + 1 WHERE key = 'writer_epoch'");
@@ -85,13 +88,16 @@ sqlite_state_store::sqlite_state_store(std::string path)
     }
 }
 
-sqlite_state_store::~sqlite_state_store() { sqlite3_close(db_); }
+sqlite_state_store::~sqlite_state_store() {
+    sqlite3_close(db_);
+}
 
 std::vector<stored_alert> sqlite_state_store::load_alerts() {
     std::vector<stored_alert> rows;
     statement query(db_, "SELECT dedup_key, record, version FROM alerts ORDER BY dedup_key");
     while (query.row())
-        rows.push_back({query.column_text(0), query.column_text(1), static_cast<std::uint64_t>(query.column_integer(2))});
+        rows.push_back({query.column_text(0), query.column_text(1),
+                        static_cast<std::uint64_t>(query.column_integer(2))});
     return rows;
 }
 
@@ -103,9 +109,10 @@ std::vector<stored_notification> sqlite_state_store::claim_notifications(double 
     claim.real(2, claim_until);
     claim.done();
     std::vector<stored_notification> rows;
-    statement query(db_,
-                    "SELECT id, receiver, destination, dedup_key, action, event, enqueued_at, claim_epoch, claim_until "
-                    "FROM notifications ORDER BY id");
+    statement query(
+        db_,
+        "SELECT id, receiver, destination, dedup_key, action, event, enqueued_at, claim_epoch, claim_until "
+        "FROM notifications ORDER BY id");
     while (query.row()) {
         stored_notification row;
         row.id = query.column_integer(0);
@@ -122,28 +129,32 @@ std::vector<stored_notification> sqlite_state_store::claim_notifications(double 
     return rows;
 }
 
-void sqlite_state_store::commit(const std::vector<stored_alert>& alerts, std::vector<stored_notification>& notifications) {
+void sqlite_state_store::commit(const std::vector<stored_alert>& alerts,
+                                std::vector<stored_notification>& notifications) {
     exec(db_, path_, "BEGIN IMMEDIATE");
     try {
         statement current(db_, "SELECT version FROM alerts WHERE dedup_key = ?1");
-        statement upsert(db_,
-                         "INSERT INTO alerts (dedup_key, record, version) VALUES (?1, ?2, ?3) "
-                         "ON CONFLICT (dedup_key) DO UPDATE SET record = excluded.record, version = excluded.version");
+        statement upsert(
+            db_,
+            "INSERT INTO alerts (dedup_key, record, version) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (dedup_key) DO UPDATE SET record = excluded.record, version = excluded.version");
         for (const auto& alert : alerts) {
             current.reset();
             current.text(1, alert.dedup_key);
             if (current.row() && static_cast<std::uint64_t>(current.column_integer(0)) >= alert.version)
-                throw version_conflict(fmt::format("alert {} is at version {} in {}, not older than {}", alert.dedup_key,
-                                                   current.column_integer(0), path_, alert.version));
+                throw version_conflict(fmt::format("alert {} is at version {} in {}, not older than {}",
+                                                   alert.dedup_key, current.column_integer(0), path_,
+                                                   alert.version));
             upsert.reset();
             upsert.text(1, alert.dedup_key);
             upsert.text(2, alert.record_json);
             upsert.integer(3, static_cast<std::int64_t>(alert.version));
             upsert.done();
         }
-        statement insert(db_,
-                         "INSERT INTO notifications (receiver, destination, dedup_key, action, event, enqueued_at, "
-                         "claim_epoch, claim_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        statement insert(
+            db_,
+            "INSERT INTO notifications (receiver, destination, dedup_key, action, event, enqueued_at, "
+            "claim_epoch, claim_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         for (auto& row : notifications) {
             row.claim_epoch = epoch_;
             insert.reset();

@@ -27,7 +27,8 @@ public:
     std::uint64_t writer_epoch() const override { return epoch_; }
     std::vector<stored_alert> load_alerts() override;
     std::vector<stored_notification> claim_notifications(double claim_until) override;
-    void commit(const std::vector<stored_alert>& alerts, std::vector<stored_notification>& notifications) override;
+    void commit(const std::vector<stored_alert>& alerts,
+                std::vector<stored_notification>& notifications) override;
     void remove_notifications(const std::vector<std::int64_t>& ids) override;
     void forget_alerts(const std::vector<std::string>& dedup_keys) override;
 

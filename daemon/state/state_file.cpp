@@ -1,13 +1,12 @@
 #include "daemon/state/state_file.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
-
-#include <fmt/format.h>
+#include <fstream>
 
 namespace invariantd::state {
 
@@ -50,14 +49,17 @@ void verify_intact(sqlite3* db) {
         const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
         verdict = text ? text : "";
     }
-    const int code = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : (sqlite3_extended_errcode(db) & 0xff);
+    const int code =
+        rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : (sqlite3_extended_errcode(db) & 0xff);
     const std::string message = code == SQLITE_OK ? verdict : sqlite3_errmsg(db);
     sqlite3_finalize(statement);
     if (code != SQLITE_OK) throw sqlite_failure(code, message);
     if (verdict != "ok") throw sqlite_failure(SQLITE_CORRUPT, "integrity check: " + verdict);
 }
 
-bool is_damage(int code) { return code == SQLITE_NOTADB || code == SQLITE_CORRUPT; }
+bool is_damage(int code) {
+    return code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+}
 
 /// A non-empty file that does not start with SQLite's magic string. Told before SQLite opens
 /// it, because SQLite discards a -wal it cannot pair with the file, and the -wal belongs
@@ -69,14 +71,15 @@ bool lacks_sqlite_header(const std::string& path) {
     file.read(header, sizeof(header));
     const auto got = file.gcount();
     if (got == 0) return false;  // empty: SQLite initialises it
-    return got < static_cast<std::streamsize>(sizeof(header)) || std::memcmp(header, "SQLite format 3", 16) != 0;
+    return got < static_cast<std::streamsize>(sizeof(header)) ||
+           std::memcmp(header, "SQLite format 3", 16) != 0;
 }
 
 /// Opens, verifies and migrates; throws sqlite_failure (damage or not) or state_error.
 opened_state_file open_once(const std::string& path, const std::vector<migration>& migrations) {
     opened_state_file file;
-    const int rc = sqlite3_open_v2(path.c_str(), &file.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &file.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         const std::string message = file.db ? sqlite3_errmsg(file.db) : "out of memory";
         sqlite3_close(file.db);
@@ -91,13 +94,15 @@ opened_state_file open_once(const std::string& path, const std::vector<migration
         file.from_version = user_version(file.db);
         const int current = static_cast<int>(migrations.size());
         if (file.from_version > current)
-            throw state_error(fmt::format("{} has schema version {}, newer than this release's {}: it was written by a "
-                                          "newer invariantd",
-                                          path, file.from_version, current));
+            throw state_error(
+                fmt::format("{} has schema version {}, newer than this release's {}: it was written by a "
+                            "newer invariantd",
+                            path, file.from_version, current));
         if (file.from_version < current) {
             run(file.db, "BEGIN IMMEDIATE");
             try {
-                for (int step = file.from_version; step < current; ++step) migrations[static_cast<std::size_t>(step)](file.db);
+                for (int step = file.from_version; step < current; ++step)
+                    migrations[static_cast<std::size_t>(step)](file.db);
                 run(file.db, fmt::format("PRAGMA user_version = {}", current).c_str());
                 run(file.db, "COMMIT");
             } catch (...) {
@@ -120,7 +125,8 @@ std::string set_aside(const std::string& path, long long stamp) {
         if (!std::filesystem::exists(from, ec)) continue;
         std::filesystem::rename(from, target + suffix, ec);
         if (ec)
-            throw state_error(fmt::format("cannot set aside the damaged state file {}: {}", from.string(), ec.message()));
+            throw state_error(
+                fmt::format("cannot set aside the damaged state file {}: {}", from.string(), ec.message()));
     }
     return target;
 }
@@ -148,7 +154,8 @@ opened_state_file open_state_file(const std::string& path, const std::vector<mig
         }
     }
     const auto stamp =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     const auto target = set_aside(path, stamp);
     try {
         auto file = open_once(path, migrations);

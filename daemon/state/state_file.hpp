@@ -1,6 +1,6 @@
 #pragma once
 /// Opening a SQLite file in `state_dir`: versioned schema, migrations, and recovery of a
-/// damaged file (docs/contract.md, "State directory").
+/// damaged file (README.md "State directory").
 ///
 /// Every state file carries its schema version in `PRAGMA user_version`. Opening applies the
 /// migrations from the file's version up to the current one in one transaction; a file
@@ -28,10 +28,10 @@ using migration = std::function<void(sqlite3*)>;
 
 struct opened_state_file {
     sqlite3* db = nullptr;
-    bool recovered = false;   ///< the file was damaged and replaced by an empty one
-    int from_version = 0;     ///< the version found (0: new file or written before versions)
-    std::string damage;       ///< recovered: what was wrong with it
-    std::string set_aside_as; ///< recovered: where the damaged file went
+    bool recovered = false;    ///< the file was damaged and replaced by an empty one
+    int from_version = 0;      ///< the version found (0: new file or written before versions)
+    std::string damage;        ///< recovered: what was wrong with it
+    std::string set_aside_as;  ///< recovered: where the damaged file went
 };
 
 /// Opens (creating) `path` in WAL mode with synchronous=FULL and brings it to

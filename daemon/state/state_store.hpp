@@ -20,9 +20,9 @@ struct stored_notification {
     std::string receiver;
     std::size_t destination = 0;  ///< index into the receiver's URL list
     std::string dedup_key;
-    std::string action;           ///< trigger | resolve (as written in the file)
-    std::string event_json;       ///< the alert_event
-    double enqueued_at = 0;       ///< unix seconds
+    std::string action;             ///< trigger | resolve (as written in the file)
+    std::string event_json;         ///< the alert_event
+    double enqueued_at = 0;         ///< unix seconds
     std::uint64_t claim_epoch = 0;  ///< the writer epoch that may send it
     double claim_until = 0;         ///< unix seconds; after it another writer may claim it
 };
@@ -51,7 +51,8 @@ public:
     /// One transaction: writes `alerts` (each only if its stored version is older, else
     /// version_conflict and nothing is written) and inserts `notifications` (ids filled in,
     /// claimed by this writer). Returns once the commit is durable.
-    virtual void commit(const std::vector<stored_alert>& alerts, std::vector<stored_notification>& notifications) = 0;
+    virtual void commit(const std::vector<stored_alert>& alerts,
+                        std::vector<stored_notification>& notifications) = 0;
     /// Removes delivered or dropped notifications.
     virtual void remove_notifications(const std::vector<std::int64_t>& ids) = 0;
     /// Forgets alerts that are over.

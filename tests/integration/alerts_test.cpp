@@ -1,5 +1,5 @@
 // Alerts end to end: the real daemon, a real SQLite world, real HTTP receivers on loopback
-// (tests/support/test_receiver), restarts with SIGTERM and kill -9 (SPEC §7).
+// (tests/support/test_receiver), restarts with SIGTERM and kill -9 (README.md "Alerts").
 #include <catch2/catch.hpp>
 
 #include <signal.h>

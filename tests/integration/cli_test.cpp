@@ -1,4 +1,4 @@
-// The command line of SPEC §2 against the real binary.
+// The command line of README.md "Command line" against the real binary.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>

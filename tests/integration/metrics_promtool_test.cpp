@@ -11,7 +11,7 @@ using namespace invariantd::test;
 
 TEST_CASE("promtool check metrics reports nothing on a real scrape", "[metrics][promtool]") {
     // A violating check with a breakdown, a healthy one, and one that cannot run: every
-    // family of SPEC §6 that exists at this stage has series.
+    // family of README.md "Metrics" that exists at this stage has series.
     daemon_fixture f(std::string(missing_server_check) +
                      "  - { name: all_sales, module: sql, database: pos, interval: 1h, params: { mode: scalar, query: "
                      "\"SELECT count(*) FROM sales\" } }\n"

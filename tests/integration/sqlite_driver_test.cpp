@@ -2,6 +2,7 @@
 // answering with a clear error when it cannot run.
 #include <catch2/catch.hpp>
 
+#include "checks/dialect.hpp"
 #include "daemon/db/sqlite_database.hpp"
 #include "tests/support/loop.hpp"
 #include "tests/support/sqlite_fixture.hpp"
@@ -64,6 +65,20 @@ TEST_CASE("values come back typed and parameters are bound, not pasted", "[sqlit
     outcome = query_once(path, "SELECT count(*) FROM t WHERE name = ?", {std::string("a' OR '1'='1")});
     REQUIRE(outcome.ok);
     CHECK(std::get<std::int64_t>(outcome.rows.rows[0][0]) == 0);
+}
+
+TEST_CASE("numbered placeholders: values bound in any order relative to the text", "[sqlite]") {
+    temp_dir dir;
+    const auto path = (dir.path() / "t.db").string();
+    sqlite_exec(path, "CREATE TABLE t(id INTEGER);");
+    // The second operand is bound first, and the first placeholder is used twice: with bare
+    // `?` this would compute 2 - 10 + 2.
+    checks::bound_values values(checks::dialect_of(db::driver_kind::sqlite));
+    const auto second = values.bind(std::int64_t{2});
+    const auto first = values.bind(std::int64_t{10});
+    const auto outcome = query_once(path, "SELECT " + first + " - " + second + " + " + first, values.take());
+    REQUIRE(outcome.ok);
+    CHECK(std::get<std::int64_t>(outcome.rows.rows[0][0]) == 18);
 }
 
 TEST_CASE("every kind of write is refused with a clear error and nothing is written", "[sqlite][safety]") {
