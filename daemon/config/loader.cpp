@@ -6,6 +6,7 @@
 #include <cstring>
 #include <tuple>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -225,52 +226,121 @@ std::optional<std::string> dsn_password(const std::string& dsn) {
     return std::nullopt;
 }
 
-void read_server(reader& r, const YAML::Node& node, server_config& server) {
-    if (!r.check_mapping(node, {"listen", "api_token", "idle_timeout", "request_timeout", "max_connections"},
-                         "'server'"))
-        return;
-    if (const auto listen = node["listen"]) {
-        if (auto value = r.text(listen, "server.listen")) {
-            static const std::regex form(R"(^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):(\d{1,5})$)");
-            std::smatch match;
-            unsigned long port = 0;
-            if (std::regex_match(*value, match, form) && (port = std::stoul(match[3].str())) <= 65535) {
-                server.listen = *value;
-                server.host = match[1].matched ? match[1].str() : match[2].str();
-                server.port = static_cast<std::uint16_t>(port);
-            } else {
-                r.error(listen.Mark(),
-                        fmt::format("'server.listen' must be host:port or [ipv6]:port, got '{}'", *value));
-            }
-        }
+/// One key of a mapping and how its value is read into a `T`. A mapping's table lists its keys
+/// once: they are both the keys it accepts (anything else is an error with a suggestion) and
+/// how each is read (with a positioned error). A null reader marks a key read by code beside
+/// the table (when it depends on other keys, like a database's driver).
+template <typename T>
+struct field {
+    const char* key;
+    std::function<void(reader&, const YAML::Node&, T&, std::string_view where)> read;
+};
+
+/// Checks `node`'s keys against `fields` and reads every key present; false if it is not a mapping.
+template <typename T>
+bool read_fields(reader& r, const YAML::Node& node, const std::vector<field<T>>& fields, T& target,
+                 std::string_view what, std::string_view where) {
+    std::vector<std::string> allowed;
+    for (const auto& f : fields) allowed.emplace_back(f.key);
+    if (!r.check_mapping(node, allowed, what)) return false;
+    for (const auto& f : fields) {
+        if (!f.read) continue;
+        if (const auto value = node[f.key]) f.read(r, value, target, where);
     }
-    if (const auto token = node["api_token"]) {
-        if (auto value = r.text(token, "server.api_token", true); value && !value->empty()) server.api_token = value;
-    }
-    if (const auto idle = node["idle_timeout"]) {
-        if (auto value = r.duration_value(idle, "server.idle_timeout")) server.idle_timeout = *value;
-    }
-    if (const auto request = node["request_timeout"]) {
-        if (auto value = r.duration_value(request, "server.request_timeout")) server.request_timeout = *value;
-    }
-    if (const auto max = node["max_connections"]) {
-        if (auto value = r.count(max, "server.max_connections", 1, 100000)) server.max_connections = *value;
-    }
+    return true;
 }
 
-void read_log(reader& r, const YAML::Node& node, log_config& log) {
-    if (!r.check_mapping(node, {"level", "format"}, "'log'")) return;
-    if (const auto level = node["level"]) {
-        if (auto value = r.one_of(level, "log.level", {"trace", "debug", "info", "warn", "error"})) log.level = *value;
-    }
-    if (const auto format = node["format"]) {
-        if (auto value = r.one_of(format, "log.format", {"text", "json"})) log.format = *value;
-    }
+template <typename T>
+field<T> text_field(const char* key, std::string label, std::string T::*member) {
+    return {key, [label, member](reader& r, const YAML::Node& node, T& target, std::string_view) {
+                if (auto value = r.text(node, label)) target.*member = *value;
+            }};
+}
+
+template <typename T>
+field<T> choice_field(const char* key, std::string label, std::string T::*member, std::vector<std::string> choices) {
+    return {key, [label, member, choices](reader& r, const YAML::Node& node, T& target, std::string_view) {
+                if (auto value = r.one_of(node, label, choices)) target.*member = *value;
+            }};
+}
+
+template <typename T>
+field<T> count_field(const char* key, std::string label, std::size_t T::*member, std::size_t minimum,
+                     std::size_t maximum) {
+    return {key, [label, member, minimum, maximum](reader& r, const YAML::Node& node, T& target, std::string_view) {
+                if (auto value = r.count(node, label, minimum, maximum)) target.*member = *value;
+            }};
+}
+
+/// A duration; below `at_least` it is refused with `too_small` ({where} names the mapping).
+template <typename T>
+field<T> duration_field(const char* key, std::string label, duration T::*member,
+                        std::optional<duration> at_least = std::nullopt, std::string too_small = {}) {
+    return {key, [label, member, at_least, too_small](reader& r, const YAML::Node& node, T& target,
+                                                      std::string_view where) {
+                auto value = r.duration_value(node, label);
+                if (!value) return;
+                if (at_least && *value < *at_least)
+                    r.error(node.Mark(), fmt::format(fmt::runtime(too_small), fmt::arg("where", where)));
+                else
+                    target.*member = *value;
+            }};
+}
+
+const std::vector<field<server_config>>& server_fields() {
+    static const std::vector<field<server_config>> fields{
+        {"listen",
+         [](reader& r, const YAML::Node& node, server_config& server, std::string_view) {
+             auto value = r.text(node, "server.listen");
+             if (!value) return;
+             static const std::regex form(R"(^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):(\d{1,5})$)");
+             std::smatch match;
+             unsigned long port = 0;
+             if (std::regex_match(*value, match, form) && (port = std::stoul(match[3].str())) <= 65535) {
+                 server.listen = *value;
+                 server.host = match[1].matched ? match[1].str() : match[2].str();
+                 server.port = static_cast<std::uint16_t>(port);
+             } else {
+                 r.error(node.Mark(), fmt::format("'server.listen' must be host:port or [ipv6]:port, got '{}'", *value));
+             }
+         }},
+        {"api_token",
+         [](reader& r, const YAML::Node& node, server_config& server, std::string_view) {
+             if (auto value = r.text(node, "server.api_token", true); value && !value->empty()) server.api_token = value;
+         }},
+        duration_field("idle_timeout", "server.idle_timeout", &server_config::idle_timeout),
+        duration_field("request_timeout", "server.request_timeout", &server_config::request_timeout),
+        count_field("max_connections", "server.max_connections", &server_config::max_connections, 1, 100000),
+    };
+    return fields;
+}
+
+const std::vector<field<log_config>>& log_fields() {
+    static const std::vector<field<log_config>> fields{
+        choice_field("level", "log.level", &log_config::level, {"trace", "debug", "info", "warn", "error"}),
+        choice_field("format", "log.format", &log_config::format, {"text", "json"}),
+    };
+    return fields;
 }
 
 const std::regex& name_pattern() {
     static const std::regex pattern("[a-z0-9_]+");
     return pattern;
+}
+
+/// driver, dsn and path are read beside the table: which applies depends on the driver.
+const std::vector<field<database_config>>& database_fields() {
+    static const std::vector<field<database_config>> fields{
+        {"driver", nullptr},
+        {"dsn", nullptr},
+        {"path", nullptr},
+        count_field("max_connections", "max_connections", &database_config::max_connections, 1, 64),
+        duration_field("connect_timeout", "connect_timeout", &database_config::connect_timeout),
+        duration_field("max_lifetime", "max_lifetime", &database_config::max_lifetime),
+        duration_field("lock_timeout", "lock_timeout", &database_config::lock_timeout),
+        duration_field("busy_timeout", "busy_timeout", &database_config::busy_timeout),
+    };
+    return fields;
 }
 
 void read_databases(reader& r, const YAML::Node& node, std::vector<database_config>& databases) {
@@ -288,11 +358,7 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
             continue;
         }
         const YAML::Node settings = item.second;
-        if (!r.check_mapping(settings,
-                             {"driver", "dsn", "path", "max_connections", "connect_timeout", "max_lifetime",
-                              "lock_timeout", "busy_timeout"},
-                             where))
-            continue;
+        if (!read_fields(r, settings, database_fields(), db, where, where)) continue;
         const auto driver = settings["driver"];
         if (!driver) {
             r.error(settings.Mark(), fmt::format("{}: missing required key 'driver' (sqlite or postgres)", where));
@@ -325,73 +391,44 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
                     r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver sqlite only", where, key));
             }
         }
-        if (const auto max = settings["max_connections"]) {
-            if (auto value = r.count(max, "max_connections", 1, 64)) db.max_connections = *value;
-        }
-        if (const auto connect = settings["connect_timeout"]) {
-            if (auto value = r.duration_value(connect, "connect_timeout")) db.connect_timeout = *value;
-        }
-        if (const auto lifetime = settings["max_lifetime"]) {
-            if (auto value = r.duration_value(lifetime, "max_lifetime")) db.max_lifetime = *value;
-        }
-        if (const auto lock = settings["lock_timeout"]) {
-            if (auto value = r.duration_value(lock, "lock_timeout")) db.lock_timeout = *value;
-        }
-        if (const auto busy = settings["busy_timeout"]) {
-            if (auto value = r.duration_value(busy, "busy_timeout")) db.busy_timeout = *value;
-        }
         databases.push_back(std::move(db));
     }
 }
 
-const std::vector<std::string> alert_keys{"when", "for", "repeat_interval", "severity", "error_after",
-                                          "receivers", "summary", "runbook_url"};
-
-/// Reads an alert mapping over `alert` (which holds the defaults).
-void read_alert(reader& r, const YAML::Node& node, alert_config& alert, std::string_view where) {
-    if (!r.check_mapping(node, alert_keys, fmt::format("'alert' of {}", where))) return;
-    if (const auto when = node["when"]) {
-        if (auto value = r.text(when, "alert.when")) {
-            if (auto parsed = parse_condition(*value)) {
-                alert.when = parsed;
-            } else {
-                r.error(when.Mark(), fmt::format("'alert.when' must be a comparator (> >= < <= == !=) and a number, "
-                                                 "got '{}'",
-                                                 *value));
-            }
-        }
-    }
-    if (const auto for_node = node["for"]) {
-        if (auto value = r.duration_value(for_node, "alert.for")) alert.for_duration = *value;
-    }
-    if (const auto repeat = node["repeat_interval"]) {
-        if (auto value = r.duration_value(repeat, "alert.repeat_interval")) {
-            if (value->count() <= 0) r.error(repeat.Mark(), "'alert.repeat_interval' must be greater than 0");
-            else alert.repeat_interval = *value;
-        }
-    }
-    if (const auto severity = node["severity"]) {
-        if (auto value = r.one_of(severity, "alert.severity", severities)) alert.severity = *value;
-    }
-    if (const auto error_after = node["error_after"]) {
-        if (auto value = r.count(error_after, "alert.error_after", 1, 1000000)) alert.error_after = *value;
-    }
-    if (const auto receivers = node["receivers"]) {
-        if (!receivers.IsSequence()) {
-            r.error(receivers.Mark(), "'alert.receivers' must be a list of receiver names");
-        } else {
-            alert.receivers.clear();
-            for (const auto& receiver : receivers) {
-                if (auto value = r.text(receiver, "alert.receivers")) alert.receivers.push_back(*value);
-            }
-        }
-    }
-    if (const auto summary = node["summary"]) {
-        if (auto value = r.text(summary, "alert.summary")) alert.summary = *value;
-    }
-    if (const auto runbook = node["runbook_url"]) {
-        if (auto value = r.text(runbook, "alert.runbook_url")) alert.runbook_url = *value;
-    }
+const std::vector<field<alert_config>>& alert_fields() {
+    static const std::vector<field<alert_config>> fields{
+        {"when",
+         [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
+             auto value = r.text(node, "alert.when");
+             if (!value) return;
+             if (auto parsed = parse_condition(*value)) {
+                 alert.when = parsed;
+             } else {
+                 r.error(node.Mark(), fmt::format("'alert.when' must be a comparator (> >= < <= == !=) and a number, "
+                                                  "got '{}'",
+                                                  *value));
+             }
+         }},
+        duration_field("for", "alert.for", &alert_config::for_duration),
+        duration_field("repeat_interval", "alert.repeat_interval", &alert_config::repeat_interval, duration(1),
+                       "'alert.repeat_interval' must be greater than 0"),
+        choice_field("severity", "alert.severity", &alert_config::severity, severities),
+        count_field("error_after", "alert.error_after", &alert_config::error_after, 1, 1000000),
+        {"receivers",
+         [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
+             if (!node.IsSequence()) {
+                 r.error(node.Mark(), "'alert.receivers' must be a list of receiver names");
+                 return;
+             }
+             alert.receivers.clear();
+             for (const auto& receiver : node) {
+                 if (auto value = r.text(receiver, "alert.receivers")) alert.receivers.push_back(*value);
+             }
+         }},
+        text_field("summary", "alert.summary", &alert_config::summary),
+        text_field("runbook_url", "alert.runbook_url", &alert_config::runbook_url),
+    };
+    return fields;
 }
 
 struct check_defaults {
@@ -401,31 +438,19 @@ struct check_defaults {
     alert_config alert;
 };
 
-const std::vector<std::string> common_check_keys{"interval", "timeout", "max_samples", "alert"};
-
-void read_common(reader& r, const YAML::Node& node, duration& interval, duration& timeout, std::size_t& max_samples,
-                 alert_config& alert, std::string_view where) {
-    if (const auto value = node["interval"]) {
-        if (auto parsed = r.duration_value(value, "interval")) {
-            if (parsed->count() < 100) r.error(value.Mark(), "'interval' must be at least 100ms");
-            else interval = *parsed;
-        }
-    }
-    if (const auto value = node["timeout"]) {
-        if (auto parsed = r.duration_value(value, "timeout")) {
-            if (parsed->count() < 10) r.error(value.Mark(), "'timeout' must be at least 10ms");
-            else timeout = *parsed;
-        }
-    }
-    if (const auto value = node["max_samples"]) {
-        if (auto parsed = r.count(value, "max_samples", 0, 1000)) max_samples = *parsed;
-    }
-    if (const auto value = node["alert"]) read_alert(r, value, alert, where);
-}
-
-void read_defaults(reader& r, const YAML::Node& node, check_defaults& defaults) {
-    if (!r.check_mapping(node, common_check_keys, "'defaults'")) return;
-    read_common(r, node, defaults.interval, defaults.timeout, defaults.max_samples, defaults.alert, "'defaults'");
+/// The keys a check and `defaults` share, for any T with interval, timeout, max_samples and
+/// alert members (check_defaults, check_config).
+template <typename T>
+std::vector<field<T>> schedule_fields() {
+    return {
+        duration_field("interval", "interval", &T::interval, duration(100), "'interval' must be at least 100ms"),
+        duration_field("timeout", "timeout", &T::timeout, duration(10), "'timeout' must be at least 10ms"),
+        count_field("max_samples", "max_samples", &T::max_samples, 0, 1000),
+        {"alert",
+         [](reader& r, const YAML::Node& node, T& target, std::string_view where) {
+             read_fields(r, node, alert_fields(), target.alert, fmt::format("'alert' of {}", where), where);
+         }},
+    };
 }
 
 void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaults,
@@ -443,8 +468,11 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
     std::vector<std::string> receiver_names;
     for (const auto& receiver : receivers) receiver_names.push_back(receiver.name);
 
-    std::vector<std::string> allowed{"name", "module", "database", "params"};
-    allowed.insert(allowed.end(), common_check_keys.begin(), common_check_keys.end());
+    // name, module, database and params are read below: they depend on each other.
+    std::vector<field<check_config>> fields{{"name", nullptr}, {"module", nullptr}, {"database", nullptr}, {"params", nullptr}};
+    for (auto& f : schedule_fields<check_config>()) fields.push_back(std::move(f));
+    std::vector<std::string> allowed;
+    for (const auto& f : fields) allowed.emplace_back(f.key);
     std::size_t index = 0;
     for (const auto& item : node) {
         const std::string fallback = fmt::format("check #{}", index + 1);
@@ -508,7 +536,9 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
             complete = false;
         }
 
-        read_common(r, item, check.interval, check.timeout, check.max_samples, check.alert, where);
+        for (const auto& f : fields) {
+            if (const auto value = item[f.key]; value && f.read) f.read(r, value, check, where);
+        }
         for (const auto& receiver : check.alert.receivers) {
             if (std::find(receiver_names.begin(), receiver_names.end(), receiver) == receiver_names.end()) {
                 const auto alert_node = item["alert"];
@@ -531,6 +561,22 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
     }
 }
 
+/// The timing keys of a receiver (resend_* apply to alertmanager only: checked beside the table).
+const std::vector<field<receiver_config>>& receiver_timing_fields() {
+    static const std::vector<field<receiver_config>> fields{
+        duration_field("timeout", "timeout", &receiver_config::timeout, duration(1),
+                       "{where}: 'timeout' must be greater than 0"),
+        duration_field("resend_interval", "resend_interval", &receiver_config::resend_interval, duration(1),
+                       "{where}: 'resend_interval' must be greater than 0"),
+        duration_field("resend_resolved_for", "resend_resolved_for", &receiver_config::resend_resolved_for,
+                       duration(1), "{where}: 'resend_resolved_for' must be greater than 0"),
+    };
+    return fields;
+}
+
+const std::vector<std::string> receiver_keys{"type",    "url",           "routing_key",        "hmac_secret",
+                                             "timeout", "resend_interval", "resend_resolved_for"};
+
 void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_config>& receivers) {
     if (!node.IsMap()) {
         r.error(node.Mark(), "'receivers' must be a mapping of receiver name to settings");
@@ -541,9 +587,7 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
         receiver.name = item.first.Scalar();
         const std::string where = fmt::format("receiver '{}'", receiver.name);
         const YAML::Node settings = item.second;
-        if (!r.check_mapping(settings, {"type", "url", "routing_key", "hmac_secret", "timeout", "resend_interval",
-                                            "resend_resolved_for"},
-                             where)) continue;
+        if (!r.check_mapping(settings, receiver_keys, where)) continue;
         const auto type = settings["type"];
         if (!type) {
             r.error(settings.Mark(), fmt::format("{}: missing required key 'type' ({})", where,
@@ -588,22 +632,12 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
                 r.error(secret.Mark(), fmt::format("{}: 'hmac_secret' applies to type webhook only", where));
             if (auto value = r.text(secret, "hmac_secret", true)) receiver.hmac_secret = *value;
         }
-        if (const auto timeout = settings["timeout"]) {
-            if (auto value = r.duration_value(timeout, "timeout")) {
-                if (value->count() <= 0) r.error(timeout.Mark(), fmt::format("{}: 'timeout' must be greater than 0", where));
-                else receiver.timeout = *value;
-            }
-        }
-        for (const auto* key : {"resend_interval", "resend_resolved_for"}) {
-            const auto setting = settings[key];
+        for (const auto& f : receiver_timing_fields()) {
+            const auto setting = settings[f.key];
             if (!setting) continue;
-            if (receiver.type != receiver_type::alertmanager)
-                r.error(setting.Mark(), fmt::format("{}: '{}' applies to type alertmanager only", where, key));
-            if (auto value = r.duration_value(setting, key)) {
-                if (value->count() <= 0) r.error(setting.Mark(), fmt::format("{}: '{}' must be greater than 0", where, key));
-                else (std::string_view(key) == "resend_interval" ? receiver.resend_interval
-                                                                 : receiver.resend_resolved_for) = *value;
-            }
+            if (std::string_view(f.key) != "timeout" && receiver.type != receiver_type::alertmanager)
+                r.error(setting.Mark(), fmt::format("{}: '{}' applies to type alertmanager only", where, f.key));
+            f.read(r, setting, receiver, where);
         }
         receivers.push_back(std::move(receiver));
     }
@@ -629,15 +663,16 @@ daemon_config parse(const std::string& text, const std::string& source_name, con
                          "the configuration")) {
         throw config_exception(std::move(r.errors()));
     }
-    if (const auto server = root["server"]) read_server(r, server, config.server);
+    if (const auto server = root["server"]) read_fields(r, server, server_fields(), config.server, "'server'", "server");
     if (const auto state_dir = root["state_dir"]) {
         if (auto value = r.text(state_dir, "state_dir")) config.state_dir = r.resolve_path(*value);
     }
-    if (const auto log = root["log"]) read_log(r, log, config.log);
+    if (const auto log = root["log"]) read_fields(r, log, log_fields(), config.log, "'log'", "log");
     if (const auto databases = root["databases"]) read_databases(r, databases, config.databases);
     if (const auto receivers = root["receivers"]) read_receivers(r, receivers, config.receivers);
     check_defaults defaults;
-    if (const auto defaults_node = root["defaults"]) read_defaults(r, defaults_node, defaults);
+    if (const auto defaults_node = root["defaults"])
+        read_fields(r, defaults_node, schedule_fields<check_defaults>(), defaults, "'defaults'", "'defaults'");
     if (const auto checks_node = root["checks"]) {
         read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
     }

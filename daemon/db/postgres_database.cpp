@@ -15,14 +15,15 @@ namespace invariantd::db {
 using wait_type = asio::posix::descriptor_base::wait_type;
 
 /// One libpq connection and the Asio descriptor that watches its socket. The descriptor
-/// is released (not closed) before PQfinish, because the socket belongs to libpq.
+/// is released (not closed) on the loop, because the socket belongs to libpq; PQfinish, which
+/// sends the server a Terminate message and may block on a full socket, runs on `finisher`.
 class pg_connection {
 public:
-    pg_connection(asio::any_io_executor loop, PGconn* connection)
-        : connection_(connection), descriptor_(loop), created_(steady_clock::now()) {}
+    pg_connection(asio::any_io_executor loop, asio::any_io_executor finisher, PGconn* connection)
+        : connection_(connection), descriptor_(loop), finisher_(std::move(finisher)), created_(steady_clock::now()) {}
     ~pg_connection() {
         if (descriptor_.is_open()) descriptor_.release();
-        PQfinish(connection_);
+        asio::post(finisher_, [connection = connection_]() { PQfinish(connection); });
     }
     pg_connection(const pg_connection&) = delete;
     pg_connection& operator=(const pg_connection&) = delete;
@@ -64,6 +65,7 @@ public:
 private:
     PGconn* connection_;
     asio::posix::stream_descriptor descriptor_;
+    asio::any_io_executor finisher_;
     int fd_ = -1;
     steady_clock::time_point created_;
 };
@@ -277,11 +279,12 @@ postgres_database::postgres_database(asio::any_io_executor loop, postgres_option
     : loop_(loop),
       options_(std::move(options)),
       blocking_(1),
-      slots_(loop, std::max<std::size_t>(1, options_.max_connections)) {}
+      // A discarded connection's destructor hands PQfinish to blocking_.
+      pool_(loop, options_.max_connections, [](std::unique_ptr<pg_connection>) {}) {}
 
 postgres_database::~postgres_database() {
-    idle_.clear();
-    blocking_.join();
+    pool_.close();
+    blocking_.join();  // runs the PQfinish calls just handed over
 }
 
 asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(steady_clock::time_point deadline) {
@@ -301,7 +304,7 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(stead
     };
     PGconn* raw = co_await run_blocking(blocking_.get_executor(), std::move(start));
     if (raw == nullptr) throw error(error_kind::unavailable, "libpq could not allocate a connection");
-    auto connection = std::make_unique<pg_connection>(loop_, raw);
+    auto connection = std::make_unique<pg_connection>(loop_, blocking_.get_executor(), raw);
     auto fail = [&](std::string message) {
         backoff_ = std::min<duration>(backoff_.count() == 0 ? duration(500) : backoff_ * 2, duration(30000));
         std::mt19937 random(std::random_device{}());
@@ -327,25 +330,25 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(stead
 }
 
 asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady_clock::time_point deadline) {
-    if (closed_) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
-    if (!co_await slots_.acquire(deadline))
+    if (pool_.closed()) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
+    if (!co_await pool_.acquire(deadline))
         throw error(error_kind::timeout,
                     fmt::format("no free connection to database '{}' before the check timeout", options_.name));
-    ++busy_;
     std::unique_ptr<pg_connection> connection;
     try {
-        while (!idle_.empty() && !connection) {
-            auto candidate = std::move(idle_.front());
-            idle_.pop_front();
-            // Recycle old connections so server backends do not live (and grow) forever.
-            if (steady_clock::now() - candidate->created() < options_.max_lifetime &&
-                PQstatus(candidate->get()) == CONNECTION_OK)
-                connection = std::move(candidate);
-        }
-        if (!connection) connection = co_await connect(deadline);
+        // Recycle old connections so server backends do not live (and grow) forever.
+        const std::function<bool(const std::unique_ptr<pg_connection>&)> fresh =
+            [this](const std::unique_ptr<pg_connection>& candidate) {
+                return steady_clock::now() - candidate->created() < options_.max_lifetime &&
+                       PQstatus(candidate->get()) == CONNECTION_OK;
+            };
+        auto idle = pool_.take_idle(fresh);
+        // Not `idle ? ... : co_await ...`: g++ 12 destroys the temporaries of a co_await inside
+        // a conditional expression twice (daemon/README.md).
+        if (idle) connection = std::move(*idle);
+        else connection = co_await connect(deadline);
     } catch (...) {
-        --busy_;
-        slots_.release();
+        pool_.abandon();
         throw;
     }
     auto opened = std::make_unique<postgres_session>(shared_from_this(), std::move(connection), deadline);
@@ -354,7 +357,7 @@ asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady
 }
 
 asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_connection> connection) {
-    bool reusable = !connection->broken && !closed_ && PQstatus(connection->get()) == CONNECTION_OK;
+    bool reusable = !connection->broken && !pool_.closed() && PQstatus(connection->get()) == CONNECTION_OK;
     const auto transaction = PQtransactionStatus(connection->get());
     if (reusable && transaction == PQTRANS_ACTIVE) {
         // The check was abandoned mid-statement: stop it on the server, do not reuse.
@@ -371,14 +374,7 @@ asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_conne
     } else if (transaction == PQTRANS_UNKNOWN) {
         reusable = false;
     }
-    release(std::move(connection), reusable);
-}
-
-void postgres_database::release(std::unique_ptr<pg_connection> connection, bool reusable) {
-    --busy_;
-    if (reusable && !closed_) idle_.push_back(std::move(connection));
-    connection.reset();  // PQfinish for a discarded one (releases the descriptor first)
-    slots_.release();
+    pool_.give_back(std::move(connection), reusable);
 }
 
 asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connection) {
@@ -394,9 +390,6 @@ asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connect
         spdlog::warn("database '{}': cancel request could not be sent", options_.name);
 }
 
-void postgres_database::close() {
-    closed_ = true;
-    idle_.clear();
-}
+void postgres_database::close() { pool_.close(); }
 
 }  // namespace invariantd::db

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "daemon/common/duration.hpp"
-#include "daemon/db/async_semaphore.hpp"
+#include "daemon/db/connection_pool.hpp"
 #include "daemon/db/database.hpp"
 
 namespace invariantd::db {
@@ -35,7 +35,7 @@ public:
 
     driver_kind driver() const override { return driver_kind::postgres; }
     asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) override;
-    pool_stats stats() const override { return {idle_.size(), busy_}; }
+    pool_stats stats() const override { return pool_.stats(); }
     void close() override;
 
     /// Ends a session: rolls back (or cancels and discards) and returns the slot.
@@ -48,15 +48,11 @@ public:
 private:
     postgres_database(asio::any_io_executor loop, postgres_options options);
     asio::awaitable<std::unique_ptr<pg_connection>> connect(steady_clock::time_point deadline);
-    void release(std::unique_ptr<pg_connection> connection, bool reusable);
 
     asio::any_io_executor loop_;
     postgres_options options_;
-    asio::thread_pool blocking_;  ///< PQconnectStart (may resolve DNS) and PQcancel
-    async_semaphore slots_;
-    std::deque<std::unique_ptr<pg_connection>> idle_;
-    std::size_t busy_ = 0;
-    bool closed_ = false;
+    asio::thread_pool blocking_;  ///< PQconnectStart (may resolve DNS), PQcancel, PQfinish
+    connection_pool<std::unique_ptr<pg_connection>> pool_;  ///< after blocking_: closes into it
     steady_clock::time_point retry_after_{};
     duration backoff_{0};
     std::string last_connect_error_;

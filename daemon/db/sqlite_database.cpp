@@ -207,49 +207,37 @@ sqlite_database::sqlite_database(asio::any_io_executor loop, sqlite_options opti
     : loop_(loop),
       options_(std::move(options)),
       workers_(std::max<std::size_t>(1, options_.max_connections)),
-      slots_(loop, std::max<std::size_t>(1, options_.max_connections)) {}
+      pool_(loop, options_.max_connections,
+            [this](sqlite3* connection) { asio::post(workers_, [connection]() { sqlite3_close_v2(connection); }); }) {}
 
 sqlite_database::~sqlite_database() {
-    workers_.join();
-    for (auto* connection : idle_) sqlite3_close_v2(connection);
+    pool_.close();
+    workers_.join();  // runs the closes just handed over
 }
 
 asio::awaitable<std::unique_ptr<session>> sqlite_database::open_session(steady_clock::time_point deadline) {
-    if (closed_) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
-    if (!co_await slots_.acquire(deadline))
+    if (pool_.closed()) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
+    if (!co_await pool_.acquire(deadline))
         throw error(error_kind::timeout,
                     fmt::format("no free connection to database '{}' before the check timeout", options_.name));
     sqlite3* connection = nullptr;
-    if (!idle_.empty()) {
-        connection = idle_.back();
-        idle_.pop_back();
+    const std::function<bool(sqlite3* const&)> any = [](sqlite3* const&) { return true; };
+    if (auto idle = pool_.take_idle(any)) {
+        connection = *idle;
     } else {
         try {
             auto job = [options = options_]() { return open_read_only(options); };
             connection = co_await run_blocking(workers_.get_executor(), std::move(job));
         } catch (...) {
-            slots_.release();
+            pool_.abandon();
             throw;
         }
     }
-    ++busy_;
     co_return std::make_unique<sqlite_session>(shared_from_this(), connection, deadline);
 }
 
-void sqlite_database::give_back(sqlite3* connection) {
-    --busy_;
-    slots_.release();
-    if (closed_) {
-        asio::post(workers_, [connection]() { sqlite3_close_v2(connection); });
-        return;
-    }
-    idle_.push_back(connection);
-}
+void sqlite_database::give_back(sqlite3* connection) { pool_.give_back(connection, true); }
 
-void sqlite_database::close() {
-    closed_ = true;
-    for (auto* connection : idle_) asio::post(workers_, [connection]() { sqlite3_close_v2(connection); });
-    idle_.clear();
-}
+void sqlite_database::close() { pool_.close(); }
 
 }  // namespace invariantd::db

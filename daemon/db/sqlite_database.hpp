@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "daemon/common/duration.hpp"
-#include "daemon/db/async_semaphore.hpp"
+#include "daemon/db/connection_pool.hpp"
 #include "daemon/db/database.hpp"
 
 struct sqlite3;
@@ -30,7 +30,7 @@ public:
 
     driver_kind driver() const override { return driver_kind::sqlite; }
     asio::awaitable<std::unique_ptr<session>> open_session(steady_clock::time_point deadline) override;
-    pool_stats stats() const override { return {idle_.size(), busy_}; }
+    pool_stats stats() const override { return pool_.stats(); }
     void close() override;
 
     /// Called by a finished session (on the loop) to return its connection.
@@ -45,10 +45,7 @@ private:
     asio::any_io_executor loop_;
     sqlite_options options_;
     asio::thread_pool workers_;
-    async_semaphore slots_;
-    std::vector<sqlite3*> idle_;
-    std::size_t busy_ = 0;
-    bool closed_ = false;
+    connection_pool<sqlite3*> pool_;  ///< after workers_: closes into it
 };
 
 }  // namespace invariantd::db
