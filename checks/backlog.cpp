@@ -32,6 +32,10 @@ backlog::backlog()
                        {.name = "where",
                         .kind = param_kind::sql,
                         .help = "optional trusted SQL fragment limiting the rows"},
+                       {.name = "id_column",
+                        .kind = param_kind::identifier,
+                        .default_value = "id",
+                        .help = "the row's id: its offender key and sample id"},
                    }) {}
 
 asio::awaitable<module_output> backlog::run(const check_context& context) const {
@@ -50,6 +54,25 @@ asio::awaitable<module_output> backlog::run(const check_context& context) const 
     output.value = number_at(rows, 0);
     output.details = {{"pending_total", number_at(rows, 1)},
                       {"oldest_age_seconds", std::max(0.0, number_at(rows, 2))}};
+    if (output.value > 0) {
+        // The offenders and the samples in one statement: stuck rows, oldest first.
+        bound_values row_values(dialect);
+        const std::string id = args.identifier("id_column");
+        const std::string stuck_rows = dialect.older_than(age, row_values, args.seconds("max_age"));
+        const std::size_t wanted = std::max(context.max_tracked + 1, context.max_samples);
+        const std::string rows_sql = fmt::format(
+            "SELECT CAST({0} AS text), {0}, {1} - {2} FROM {3} WHERE {4} IS NULL AND {5}{6} ORDER BY {2}, {7} LIMIT {8}",
+            id, dialect.epoch_now(), dialect.epoch_of(age), args.identifier("table"), args.identifier("pending_column"),
+            stuck_rows, args.and_sql("where"), dialect.text_key(id), wanted);
+        const auto found = co_await context.session.query(rows_sql, row_values.take(), wanted);
+        take_offenders(output, found, 0, context);
+        for (std::size_t i = 0; i < found.rows.size() && i < context.max_samples; ++i) {
+            const auto& row = found.rows[i];
+            output.samples.push_back({{"id", to_json(row[1])},
+                                      {"age_seconds", std::max(0.0, db::to_number(row[2]).value_or(0))},
+                                      {"key", offender_key(db::to_string(row[0]))}});
+        }
+    }
     co_return output;
 }
 

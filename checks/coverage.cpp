@@ -33,6 +33,10 @@ coverage::coverage()
                        {.name = "where",
                         .kind = param_kind::sql,
                         .help = "optional trusted SQL fragment limiting the rows"},
+                       {.name = "id_column",
+                        .kind = param_kind::identifier,
+                        .default_value = "id",
+                        .help = "the row's id: its offender key and sample id"},
                    }) {}
 
 asio::awaitable<module_output> coverage::run(const check_context& context) const {
@@ -48,6 +52,27 @@ asio::awaitable<module_output> coverage::run(const check_context& context) const
     const double covered = number_at(rows, 1);
     output.value = total > 0 ? 100.0 * covered / total : 100.0;
     output.details = {{"rows_total", total}, {"rows_covered", covered}};
+    if (covered < total) {
+        // The offenders and the samples in one statement: uncovered rows, newest first.
+        bound_values row_values(context.dialect);
+        const std::string id = args.identifier("id_column");
+        const std::string time = args.identifier("time_column");
+        const std::size_t wanted = std::max(context.max_tracked + 1, context.max_samples);
+        const std::string rows_sql = fmt::format(
+            "SELECT CAST({0} AS text), {0}, {1} FROM {2} WHERE {3}{4} AND {5} IS NULL ORDER BY {6} DESC, {7} LIMIT {8}",
+            id, time, args.identifier("table"), context.dialect.within_last(time, row_values, args.seconds("window")),
+            args.and_sql("where"), args.identifier("column"), context.dialect.epoch_of(time),
+            context.dialect.text_key(id), wanted);
+        const auto found = co_await context.session.query(rows_sql, row_values.take(), wanted);
+        take_offenders(output, found, 0, context);
+        for (std::size_t i = 0; i < found.rows.size() && i < context.max_samples; ++i) {
+            const auto& row = found.rows[i];
+            nlohmann::ordered_json sample{{"id", to_json(row[1])}};
+            sample[args.text("time_column")] = to_json(row[2]);
+            sample["key"] = offender_key(db::to_string(row[0]));
+            output.samples.push_back(std::move(sample));
+        }
+    }
     co_return output;
 }
 

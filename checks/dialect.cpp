@@ -39,6 +39,9 @@ public:
                               double seconds) const override {
         return fmt::format("{} = {} + {}", later, earlier, interval(values, seconds));
     }
+    std::string text_key(std::string_view expression) const override {
+        return fmt::format("CAST({} AS text) COLLATE \"C\"", expression);
+    }
     std::string string_agg(std::string_view expression) const override {
         return fmt::format("string_agg(CAST({0} AS text), ',' ORDER BY {0})", expression);
     }
@@ -89,6 +92,9 @@ public:
                               double seconds) const override {
         return fmt::format("abs({} - {} - {}) < 0.5", epoch_of(later), epoch_of(earlier),
                            values.bind(seconds));
+    }
+    std::string text_key(std::string_view expression) const override {
+        return fmt::format("CAST({} AS TEXT)", expression);  // BINARY collation: byte order
     }
     std::string string_agg(std::string_view expression) const override {
         // group_concat has no ORDER BY before SQLite 3.44; ordering the input is enough in practice.

@@ -33,6 +33,8 @@ public:
     /// "later is exactly `seconds` after earlier" (to the second on SQLite's text times).
     virtual std::string exactly_after(std::string_view later, std::string_view earlier, bound_values& values,
                                       double seconds) const = 0;
+    /// `expression` as text ordered by bytes (for ORDER BY: offender keys tie-break in byte order).
+    virtual std::string text_key(std::string_view expression) const = 0;
     /// The group's values of `expression` as comma-separated text, in ascending order.
     virtual std::string string_agg(std::string_view expression) const = 0;
     /// Case-insensitive "haystack contains needle" (both SQL expressions).

@@ -88,8 +88,23 @@ asio::awaitable<module_output> duplicates::run(const check_context& context) con
                 start = comma + 1;
             }
             sample["ids"] = std::move(id_list);
+            sample["key"] = offender_key(
+                json_array_key(std::vector<db::value>(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(key.size()))));
             output.samples.push_back(std::move(sample));
         }
+    }
+    if (output.value > 0) {
+        // The offenders: every duplicate group, by its key values, largest first.
+        std::string order;
+        for (const auto& column : key) order += ", " + context.dialect.text_key(column);
+        const std::string groups_sql =
+            fmt::format("SELECT {} FROM {} {} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC{} {}", key_list,
+                        table, where, key_list, order, offender_limit(context));
+        const auto groups = co_await context.session.query(groups_sql, {}, context.max_tracked + 1);
+        db::rowset keys;
+        keys.row_count = groups.row_count;
+        for (const auto& row : groups.rows) keys.rows.push_back({json_array_key(row)});
+        take_offenders(output, keys, 0, context);
     }
     co_return output;
 }

@@ -115,12 +115,24 @@ asio::awaitable<module_output> event_pairing::run(const check_context& context) 
         context.max_samples > 0) {
         const auto rows = co_await context.session.query(
             classified +
-                "SELECT number AS event_number, name AS core_name, problem FROM classified "
+                "SELECT number AS event_number, name AS core_name, problem, CAST(number AS text) AS key "
+                "FROM classified "
                 "WHERE problem IS NOT NULL ORDER BY CASE problem WHEN 'no_supervisor' THEN 0 "
                 "WHEN 'supervisor_unscheduled' THEN 1 ELSE 2 END, number LIMIT " +
                 std::to_string(context.max_samples),
             bound, context.max_samples);
         output.samples = rows_as_samples(rows);
+        normalise_sample_keys(output.samples);
+    }
+    if (number_at(figures, 1) + number_at(figures, 2) + number_at(figures, 3) > 0) {
+        // The offenders: every CORE event number with a problem, the worst problem first.
+        const std::string numbers_sql =
+            classified +
+            "SELECT CAST(number AS text) FROM classified WHERE problem IS NOT NULL GROUP BY number "
+            "ORDER BY MIN(CASE problem WHEN 'no_supervisor' THEN 0 WHEN 'supervisor_unscheduled' THEN 1 ELSE 2 END), " +
+            context.dialect.text_key("number") + " " + offender_limit(context);
+        const auto numbers = co_await context.session.query(numbers_sql, bound, context.max_tracked + 1);
+        take_offenders(output, numbers, 0, context);
     }
     co_return output;
 }

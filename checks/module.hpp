@@ -19,6 +19,7 @@ struct check_context {
     db::session& session;
     const sql_dialect& dialect;  ///< the database's SQL dialect: placeholders, time arithmetic, ...
     std::size_t max_samples;
+    std::size_t max_tracked = 1000;  ///< return the keys of at most this many offenders
 };
 
 /// A check module: stateless, shared by every check that uses it, callable from the loop

@@ -1,5 +1,9 @@
 #include "checks/module_support.hpp"
 
+#include <openssl/sha.h>
+
+#include <fmt/format.h>
+
 namespace invariantd::checks {
 
 nlohmann::ordered_json to_json(const db::value& value) {
@@ -28,6 +32,79 @@ nlohmann::ordered_json rows_as_samples(const db::rowset& rows) {
         samples.push_back(std::move(sample));
     }
     return samples;
+}
+
+namespace {
+
+/// `text` with every invalid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = length > 0 && i + length <= text.size();
+        for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+        if (ok && length > 1) {
+            // Overlong forms, surrogates and code points past U+10FFFF are invalid too.
+            std::uint32_t code = c & (0xFF >> (length + 1));
+            for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+            const std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
+            ok = code >= minimum[length] && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
+        }
+        if (ok) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string offender_key(std::string_view raw) {
+    std::string key = valid_utf8(raw);
+    if (key.size() <= 512) return key;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    std::string hex = "sha256:";
+    for (unsigned char byte : digest) hex += fmt::format("{:02x}", byte);
+    return hex;
+}
+
+std::string json_array_key(const std::vector<db::value>& values) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& value : values) {
+        if (std::holds_alternative<std::nullptr_t>(value)) array.push_back(nullptr);
+        else array.push_back(valid_utf8(db::to_string(value)));
+    }
+    return array.dump();
+}
+
+std::string offender_limit(const check_context& context) { return "LIMIT " + std::to_string(context.max_tracked + 1); }
+
+void take_offenders(module_output& output, const db::rowset& rows, std::size_t column, const check_context& context) {
+    output.offenders.clear();
+    for (const auto& row : rows.rows) {
+        if (output.offenders.size() == context.max_tracked) {
+            output.offenders_truncated = true;
+            break;
+        }
+        output.offenders.push_back(offender_key(db::to_string(row.at(column))));
+    }
+    if (rows.row_count > rows.rows.size() && rows.rows.size() >= context.max_tracked) output.offenders_truncated = true;
+}
+
+void normalise_sample_keys(nlohmann::ordered_json& samples) {
+    for (auto& sample : samples) {
+        auto it = sample.find("key");
+        if (it != sample.end() && it->is_string()) *it = offender_key(it->get<std::string>());
+        else if (it != sample.end() && it->is_number()) *it = offender_key(it->dump());
+    }
 }
 
 }  // namespace invariantd::checks

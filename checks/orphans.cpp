@@ -49,6 +49,8 @@ asio::awaitable<module_output> orphans::run(const check_context& context) const 
     const std::string id = args.identifier("id_column");
     std::string counts;
     std::string samples;
+    std::string keys;  // every orphan as "<child>.<column>:<id>"
+    bound_values key_values(context.dialect);
     std::vector<std::string> names;
     std::size_t index = 0;
     for (const auto& relation : args.objects("relations")) {
@@ -72,6 +74,9 @@ asio::awaitable<module_output> orphans::run(const check_context& context) const 
             "SELECT * FROM (SELECT {} AS relation, c.{} AS id, c.{} AS value FROM {} c WHERE {} ORDER BY "
             "c.{} LIMIT {}) AS r{}",
             index, id, column, child, orphan, id, context.max_samples, index);
+        if (!keys.empty()) keys += " UNION ALL ";
+        keys += fmt::format("SELECT {} || CAST(c.{} AS text) AS offender FROM {} c WHERE {}",
+                            key_values.bind(name + ":"), id, child, orphan);
         ++index;
     }
     module_output output;
@@ -88,9 +93,17 @@ asio::awaitable<module_output> orphans::run(const check_context& context) const 
             co_await context.session.query(samples + " ORDER BY relation, id", {}, context.max_samples);
         for (const auto& row : found.rows) {
             const auto which = static_cast<std::size_t>(db::to_number(row[0]).value_or(0));
-            output.samples.push_back(
-                {{"relation", names.at(which)}, {"id", to_json(row[1])}, {"value", to_json(row[2])}});
+            output.samples.push_back({{"relation", names.at(which)},
+                                      {"id", to_json(row[1])},
+                                      {"value", to_json(row[2])},
+                                      {"key", offender_key(names.at(which) + ":" + db::to_string(row[1]))}});
         }
+    }
+    if (output.value > 0) {
+        const std::string keys_sql = "SELECT offender FROM (" + keys + ") AS o ORDER BY " +
+                                     context.dialect.text_key("offender") + " " + offender_limit(context);
+        const auto found = co_await context.session.query(keys_sql, key_values.take(), context.max_tracked + 1);
+        take_offenders(output, found, 0, context);
     }
     co_return output;
 }

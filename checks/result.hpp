@@ -24,6 +24,10 @@ struct module_output {
     std::vector<std::pair<std::string, double>> details;  ///< in the module's documented order
     std::vector<breakdown_entry> breakdown;                ///< bounded by the scheduler (max_breakdown)
     nlohmann::ordered_json samples = nlohmann::ordered_json::array();      ///< offending rows, worst first, ≤ max_samples
+    /// The keys of the rows this run counts (its offenders), worst first with ties in the keys'
+    /// byte order, at most max_tracked (README "Offenders"). Each sample carries its `key`.
+    std::vector<std::string> offenders;
+    bool offenders_truncated = false;  ///< more offenders exist than max_tracked
     /// Module-specific guard: true when the value must not be judged (sync_failure_rate below
     /// min_total). The alert condition then counts as false.
     bool condition_suppressed = false;

@@ -4,6 +4,8 @@
 #include "checks/module_support.hpp"
 #include "checks/modules.hpp"
 
+#include <algorithm>
+
 namespace invariantd::checks {
 
 namespace {
@@ -125,8 +127,15 @@ asio::awaitable<module_output> schema::run(const check_context& context) const {
         if (met == 0) {
             output.value += 1;
             if (output.samples.size() < context.max_samples)
-                output.samples.push_back({{"expectation", detail}, {"met", false}});
+                output.samples.push_back({{"expectation", detail}, {"met", false}, {"key", offender_key(detail)}});
+            output.offenders.push_back(offender_key(detail));
         }
+    }
+    // Every unmet expectation weighs the same: byte order of the keys.
+    std::sort(output.offenders.begin(), output.offenders.end());
+    if (output.offenders.size() > context.max_tracked) {
+        output.offenders.resize(context.max_tracked);
+        output.offenders_truncated = true;
     }
     co_return output;
 }

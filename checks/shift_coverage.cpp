@@ -124,11 +124,23 @@ asio::awaitable<module_output> shift_coverage::run(const check_context& context)
         bound_values values(context.dialect);
         const std::string sql =
             gaps(values) +
-            "SELECT event_id, title, role, needed, actual, needed - actual AS missing FROM gaps "
+            "SELECT event_id, title, role, needed, actual, needed - actual AS missing, "
+            "CAST(requirement_id AS text) AS key FROM gaps "
             "WHERE actual < needed ORDER BY needed - actual DESC, event_id, requirement_id LIMIT " +
             std::to_string(context.max_samples);
         output.samples =
             rows_as_samples(co_await context.session.query(sql, values.take(), context.max_samples));
+        normalise_sample_keys(output.samples);
+    }
+    if (output.value > 0) {
+        // The offenders: every short requirement, by id, most missing first.
+        bound_values values(context.dialect);
+        const std::string sql = gaps(values) +
+                                "SELECT CAST(requirement_id AS text) FROM gaps WHERE actual < needed "
+                                "ORDER BY needed - actual DESC, " +
+                                context.dialect.text_key("requirement_id") + " " + offender_limit(context);
+        const auto keys = co_await context.session.query(sql, values.take(), context.max_tracked + 1);
+        take_offenders(output, keys, 0, context);
     }
     co_return output;
 }

@@ -3,6 +3,8 @@
 #include "checks/module_support.hpp"
 #include "checks/modules.hpp"
 
+#include <algorithm>
+
 namespace invariantd::checks {
 
 namespace {
@@ -36,12 +38,17 @@ sql::sql()
               {.name = "group_column",
                .kind = param_kind::identifier,
                .help = "rows mode: break the row count down by this column of the result"},
+                       {.name = "key_columns",
+                        .kind = param_kind::identifiers,
+                        .help = "rows mode: the columns that name a row (its offender key); null: every column"},
           }) {}
 
 void sql::validate(const module_args& args, db::driver_kind, const YAML::Mark& where,
                    const problem_reporter& report) const {
     if (args.text("mode") == "scalar" && args.given("group_column"))
         report(where, "parameter 'group_column' applies to mode 'rows' only");
+    if (args.text("mode") == "scalar" && args.given("key_columns"))
+        report(where, "parameter 'key_columns' applies to mode 'rows' only");
 }
 
 asio::awaitable<module_output> sql::run(const check_context& context) const {
@@ -63,9 +70,34 @@ asio::awaitable<module_output> sql::run(const check_context& context) const {
         co_return output;
     }
 
-    const db::rowset result = co_await context.session.query(query, {}, context.max_samples);
+    // Enough rows for the samples and the offenders; the query's order is the offenders' order.
+    db::rowset result =
+        co_await context.session.query(query, {}, std::max(context.max_samples, context.max_tracked + 1));
     output.value = static_cast<double>(result.row_count);
+    std::vector<std::size_t> key_at;
+    if (args.given("key_columns")) {
+        for (const auto& name : args.names("key_columns")) {
+            const auto found = std::find(result.columns.begin(), result.columns.end(), name);
+            if (found == result.columns.end())
+                throw db::error(db::error_kind::query,
+                                fmt::format("key_columns: the query returns no column '{}'", name));
+            key_at.push_back(static_cast<std::size_t>(found - result.columns.begin()));
+        }
+    } else {
+        for (std::size_t i = 0; i < result.columns.size(); ++i) key_at.push_back(i);
+    }
+    db::rowset keys;
+    keys.row_count = result.row_count;
+    for (const auto& row : result.rows) {
+        std::vector<db::value> values;
+        for (const auto at : key_at) values.push_back(row[at]);
+        keys.rows.push_back({json_array_key(values)});
+    }
+    take_offenders(output, keys, 0, context);
+    if (result.rows.size() > context.max_samples) result.rows.resize(context.max_samples);
     output.samples = rows_as_samples(result);
+    for (std::size_t i = 0; i < output.samples.size(); ++i)
+        output.samples[i]["key"] = offender_key(db::to_string(keys.rows[i][0]));
     if (args.given("group_column") && result.row_count > 0) {
         // Grouped in the database, so a query with millions of rows is never shipped whole.
         const std::string grouped = fmt::format(

@@ -44,6 +44,10 @@ sync_failure_rate::sync_failure_rate()
                         .kind = param_kind::integer,
                         .default_value = 10,
                         .help = "fewer syncs than this in the window: the alert condition counts as false"},
+                       {.name = "id_column",
+                        .kind = param_kind::identifier,
+                        .default_value = "id",
+                        .help = "the row's id: its offender key and sample id"},
                    }) {}
 
 asio::awaitable<module_output> sync_failure_rate::run(const check_context& context) const {
@@ -87,6 +91,29 @@ asio::awaitable<module_output> sync_failure_rate::run(const check_context& conte
             group_values.take(), 50);
         for (const auto& row : groups.rows)
             output.breakdown.push_back({db::to_string(row[0]), db::to_number(row[1]).value_or(0)});
+    }
+    if (failures > 0) {
+        // The offenders and the samples in one statement: failed syncs, newest first.
+        bound_values row_values(dialect);
+        const std::string id = args.identifier("id_column");
+        const bool grouped = args.given("group_by");
+        const std::string group_column = grouped ? ", " + args.identifier("group_by") : std::string();
+        const std::size_t wanted = std::max(context.max_tracked + 1, context.max_samples);
+        // Named, not built inside the co_await expression (the g++ 12 bug in daemon/README.md).
+        const std::string sql = fmt::format(
+            "SELECT CAST({0} AS text), {0}, {1}{2} FROM {3} WHERE {4} AND ({5}) ORDER BY {6} DESC, {7} LIMIT {8}", id,
+            time, group_column, table, dialect.within_last(time, row_values, args.seconds("window")),
+            args.text("failed_when"), dialect.epoch_of(time), dialect.text_key(id), wanted);
+        const auto found = co_await context.session.query(sql, row_values.take(), wanted);
+        take_offenders(output, found, 0, context);
+        for (std::size_t i = 0; i < found.rows.size() && i < context.max_samples; ++i) {
+            const auto& row = found.rows[i];
+            nlohmann::ordered_json sample{{"id", to_json(row[1])}};
+            sample[args.text("time_column")] = to_json(row[2]);
+            if (grouped) sample[args.text("group_by")] = to_json(row[3]);
+            sample["key"] = offender_key(db::to_string(row[0]));
+            output.samples.push_back(std::move(sample));
+        }
     }
     co_return output;
 }

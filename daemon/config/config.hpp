@@ -84,6 +84,7 @@ struct check_config {
     duration interval = 60s;
     duration timeout = 30s;
     std::size_t max_samples = 10;
+    std::size_t max_tracked = 1000;  ///< offender keys kept per run (README "Offenders")
     nlohmann::json params;  ///< validated by the module's schema, defaults applied
     alert_config alert;
     bool operator==(const check_config&) const = default;

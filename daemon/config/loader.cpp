@@ -435,6 +435,7 @@ struct check_defaults {
     duration interval = 60s;
     duration timeout = 30s;
     std::size_t max_samples = 10;
+    std::size_t max_tracked = 1000;
     alert_config alert;
 };
 
@@ -446,6 +447,7 @@ std::vector<field<T>> schedule_fields() {
         duration_field("interval", "interval", &T::interval, duration(100), "'interval' must be at least 100ms"),
         duration_field("timeout", "timeout", &T::timeout, duration(10), "'timeout' must be at least 10ms"),
         count_field("max_samples", "max_samples", &T::max_samples, 0, 1000),
+        count_field("max_tracked", "max_tracked", &T::max_tracked, 1, 100000),
         {"alert",
          [](reader& r, const YAML::Node& node, T& target, std::string_view where) {
              read_fields(r, node, alert_fields(), target.alert, fmt::format("'alert' of {}", where), where);
@@ -486,6 +488,7 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
         check.interval = defaults.interval;
         check.timeout = defaults.timeout;
         check.max_samples = defaults.max_samples;
+        check.max_tracked = defaults.max_tracked;
         check.alert = defaults.alert;
         std::string where = fallback;
         bool complete = true;

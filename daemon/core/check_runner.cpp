@@ -15,7 +15,8 @@ asio::awaitable<checks::check_result> run_check_once(const config::check_config&
     try {
         auto session = co_await database.open_session(deadline);
         const checks::check_context context{checks::module_args(check.params), *session,
-                                            checks::dialect_of(database.driver()), check.max_samples};
+                                            checks::dialect_of(database.driver()), check.max_samples,
+                                            check.max_tracked};
         result.output = co_await module.run(context);
         if (result.output.samples.size() > check.max_samples) {
             result.output.samples.erase(result.output.samples.begin() + static_cast<std::ptrdiff_t>(check.max_samples),

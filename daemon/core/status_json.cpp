@@ -73,6 +73,8 @@ nlohmann::ordered_json once_result_to_json(const config::check_config& check, co
         {"details", details_json(result.output)},
         {"breakdown", breakdown_json(result.output)},
         {"samples", result.output.samples},
+        {"offenders", result.output.offenders},
+        {"truncated", result.output.offenders_truncated},
         {"error", ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(result.error)},
         {"duration_seconds", result.duration_seconds},
     };

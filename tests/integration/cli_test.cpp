@@ -46,8 +46,9 @@ TEST_CASE("once exits 1 on a violation and prints the offending rows", "[cli]") 
     const auto result = run_command({daemon_binary(), "once", "-c", w.config(passing + violating)});
     CHECK(result.exit_code == 1);
     CHECK(result.out.find("VIOLATION violating: value 2") != std::string::npos);
-    CHECK(result.out.find("{\"id\":2}") != std::string::npos);
-    CHECK(result.out.find("{\"id\":3}") != std::string::npos);
+    // Each offending row with its offender key.
+    CHECK(result.out.find("{\"id\":2,\"key\":\"[\\\"2\\\"]\"}") != std::string::npos);
+    CHECK(result.out.find("{\"id\":3,\"key\":\"[\\\"3\\\"]\"}") != std::string::npos);
 }
 
 TEST_CASE("once exits 2 when a check cannot run, even if another violates", "[cli]") {
@@ -72,7 +73,9 @@ TEST_CASE("once --json and --check select and describe the runs", "[cli]") {
     CHECK(report["checks"][0]["outcome"] == "violation");
     CHECK(report["checks"][0]["value"] == 2);
     CHECK(report["checks"][0]["condition"] == "> 0");
-    CHECK(report["checks"][0]["samples"] == nlohmann::json::parse(R"([{"id":2},{"id":3}])"));
+    CHECK(report["checks"][0]["samples"] == nlohmann::json::parse(R"([{"id":2,"key":"[\"2\"]"},{"id":3,"key":"[\"3\"]"}])"));
+    CHECK(report["checks"][0]["offenders"] == nlohmann::json::parse(R"(["[\"2\"]","[\"3\"]"])"));
+    CHECK(report["checks"][0]["truncated"] == false);
     CHECK(report["checks"][1]["name"] == "passing");
     CHECK(report["checks"][1]["outcome"] == "ok");
 

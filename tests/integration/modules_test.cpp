@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 
 #include "daemon/alerting/run_outcome.hpp"
 #include "tests/support/loop.hpp"
@@ -42,6 +43,22 @@ struct world {
         pg_exec(dsn, sql);
     }
 
+    /// The first column of every row of `sql` (written for both drivers), as text.
+    std::vector<std::string> column(const std::string& sql) const {
+        if (driver == "postgres") return pg_column(dsn, sql);
+        const auto out = run_command({"sqlite3", "-batch", sqlite_path, sql});
+        REQUIRE(out.exit_code == 0);
+        std::vector<std::string> lines;
+        std::istringstream stream(out.out);
+        for (std::string line; std::getline(stream, line);) lines.push_back(line);
+        return lines;
+    }
+
+    /// `expression` as text in byte order, for ORDER BY in the tests' own queries.
+    std::string by_text(const std::string& expression) const {
+        return driver == "postgres" ? "CAST(" + expression + " AS text) COLLATE \"C\"" : "CAST(" + expression + " AS TEXT)";
+    }
+
     /// A timestamp `seconds` ago, as an SQL expression of this driver.
     std::string ago(int seconds) const {
         if (driver == "sqlite") return "datetime('now', '-" + std::to_string(seconds) + " seconds')";
@@ -53,15 +70,17 @@ struct world {
         return "{ driver: postgres, dsn: " + nlohmann::json(dsn).dump() + " }";
     }
 
-    config::daemon_config config(const std::string& module, const std::string& params, int max_samples = 10) const {
+    config::daemon_config config(const std::string& module, const std::string& params, int max_samples = 10,
+                                 const std::string& extra = "") const {
         return config::load_config_text("databases:\n  db: " + database_yaml() + "\nchecks:\n  - name: c\n    module: " +
                                             module + "\n    database: db\n    max_samples: " + std::to_string(max_samples) +
-                                            "\n    params: " + params + "\n",
+                                            "\n    params: " + params + "\n" + extra,
                                         "test.yaml", "/");
     }
 
-    checks::check_result run(const std::string& module, const std::string& params = "{}", int max_samples = 10) const {
-        auto result = run_first_check(config(module, params, max_samples));
+    checks::check_result run(const std::string& module, const std::string& params = "{}", int max_samples = 10,
+                             const std::string& extra = "") const {
+        auto result = run_first_check(config(module, params, max_samples, extra));
         INFO(driver << " " << module << ": " << result.error);
         REQUIRE(result.status == checks::run_status::ok);
         return result;
@@ -113,6 +132,20 @@ TEST_CASE("shift_coverage: runbook 000, event 221 and the backfill", "[modules][
     CHECK(result.output.samples[1]["role"] == "Banquet Server/Runner");
     CHECK(result.output.samples[1]["actual"] == 0);
 
+    // The offenders are the short requirements by id, most missing first, ties by the key's bytes.
+    const std::string shortfall = "(r.needed_workers - (SELECT COUNT(*) FROM shifts s WHERE s.event_skill_requirement_id = r.id))";
+    const auto expected = w.column("SELECT CAST(r.id AS TEXT) FROM event_skill_requirements r JOIN events e ON e.id = r.event_id "
+                                   "WHERE e.status IN ('published', 'active') AND " + shortfall + " > 0 ORDER BY " +
+                                   shortfall + " DESC, " + w.by_text("r.id"));
+    CHECK(expected.size() == 3);
+    CHECK(result.output.offenders == expected);
+    CHECK_FALSE(result.output.offenders_truncated);
+    for (const auto& sample : result.output.samples)
+        CHECK(std::find(expected.begin(), expected.end(), sample["key"].get<std::string>()) != expected.end());
+    const auto capped = w.run("shift_coverage", "{}", 10, "    max_tracked: 1\n");
+    CHECK(capped.output.offenders == std::vector<std::string>{expected[0]});
+    CHECK(capped.output.offenders_truncated);
+
     // The runbook's backfill creates exactly the missing shifts.
     w.exec("INSERT INTO shifts (id, event_id, event_skill_requirement_id) VALUES "
            "(6001, 221, 1004), (6002, 221, 1004), (6003, 221, 1005), (6004, 221, 1005), (6005, 224, 1008), (6006, 224, 1008);");
@@ -121,6 +154,7 @@ TEST_CASE("shift_coverage: runbook 000, event 221 and the backfill", "[modules][
     CHECK(detail(result, "events_affected") == 0);
     CHECK(result.output.samples.empty());
     CHECK(result.output.breakdown.empty());
+    CHECK(result.output.offenders.empty());
 }
 
 TEST_CASE("duplicates: runbook 001, groups of 2 and 3, the cleanup and the constraint", "[modules][duplicates]") {
@@ -147,6 +181,25 @@ TEST_CASE("duplicates: runbook 001, groups of 2 and 3, the cleanup and the const
     std::sort(ids.begin(), ids.end());
     CHECK(ids == std::vector<long long>{3, 4, 5});
     CHECK(result.output.samples[1]["count"] == 2);
+    // Offenders: each group as the JSON array of its key values, largest group first.
+    const auto groups = w.column("SELECT '[\"' || crew_call_id || '\",\"' || technician_id || '\"]' FROM flex_crew_assignments "
+                                 "GROUP BY crew_call_id, technician_id HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC, " +
+                                 w.by_text("crew_call_id") + ", " + w.by_text("technician_id"));
+    CHECK(groups == std::vector<std::string>{"[\"cc-2\",\"tech-2\"]", "[\"cc-1\",\"tech-1\"]"});
+    CHECK(result.output.offenders == groups);
+    CHECK(result.output.samples[0]["key"] == groups[0]);
+
+    // The sql module names its rows by key_columns (default: every column), in the query's order.
+    const std::string query = "{ query: \"SELECT crew_call_id, technician_id, COUNT(*) AS n FROM flex_crew_assignments "
+                              "GROUP BY crew_call_id, technician_id HAVING COUNT(*) > 1 ORDER BY n DESC\"";
+    auto rows = w.run("sql", query + ", key_columns: [crew_call_id, technician_id] }");
+    CHECK(rows.output.offenders == groups);
+    CHECK(rows.output.samples[1]["key"] == groups[1]);
+    rows = w.run("sql", query + " }");
+    CHECK(rows.output.offenders == std::vector<std::string>{"[\"cc-2\",\"tech-2\",\"3\"]", "[\"cc-1\",\"tech-1\",\"2\"]"});
+    const auto missing = run_first_check(w.config("sql", query + ", key_columns: [nope] }"));
+    CHECK(missing.status == checks::run_status::error);
+    CHECK(missing.error.find("key_columns: the query returns no column 'nope'") != std::string::npos);
 
     // The runbook's cleanup keeps the earliest row of each group.
     w.exec("DELETE FROM flex_crew_assignments WHERE id NOT IN "
@@ -189,6 +242,16 @@ TEST_CASE("sync_failure_rate: runbook 001, the window, slow syncs and min_total"
     CHECK(group(result, "sound") == Approx(0.25));
     CHECK(group(result, "lights") == Approx(0.25));
     CHECK_FALSE(result.output.condition_suppressed);
+    // Offenders: the failed syncs in the window, newest first.
+    const auto failed = w.column("SELECT CAST(id AS TEXT) FROM flex_sync_log WHERE failed_count > 0 AND created_at > " +
+                                 w.ago(3600) + " ORDER BY created_at DESC, " + w.by_text("id"));
+    CHECK(failed.size() == 3);
+    CHECK(result.output.offenders == failed);
+    REQUIRE(result.output.samples.size() == 3);
+    CHECK(result.output.samples[0]["key"] == failed[0]);
+    CHECK(std::to_string(result.output.samples[0]["id"].get<long long>()) == failed[0]);
+    CHECK(result.output.samples[0].contains("created_at"));
+    CHECK(result.output.samples[0].contains("department"));
 
     // Fewer syncs than min_total: the value is reported but must not be judged.
     result = w.run("sync_failure_rate", "{ min_total: 20 }");
@@ -225,6 +288,9 @@ TEST_CASE("event_pairing: runbook 002, the test events give the predicted figure
     CHECK(result.output.samples[1]["problem"] == "supervisor_unscheduled");
     CHECK(result.output.samples[2]["event_number"] == "612500");
     CHECK(result.output.samples[2]["problem"] == "misaligned");
+    // Offenders: every CORE event number with a problem, the runbook's prediction, worst first.
+    CHECK(result.output.offenders == std::vector<std::string>{"606999", "608001", "612500"});
+    CHECK(result.output.samples[0]["key"] == "606999");
 
     // Only the runbook's own test events: exactly what the runbook predicts.
     w.exec("DELETE FROM schedules WHERE event_ref_num NOT IN (606001, 606002, 606999, 608001, 608002);"
@@ -266,8 +332,19 @@ TEST_CASE("orphans and backlog: runbook 003, racks, scans and stuck syncs", "[mo
     CHECK(detail(result, "scans.rack_id") == 1);
     CHECK(group(result, "racks.audit_session_id") == 2);
     REQUIRE(result.output.samples.size() == 3);
-    CHECK(result.output.samples[0] == nlohmann::ordered_json{{"relation", "racks.audit_session_id"}, {"id", 102}, {"value", 99}});
-    CHECK(result.output.samples[2] == nlohmann::ordered_json{{"relation", "scans.rack_id"}, {"id", 2}, {"value", 555}});
+    CHECK(result.output.samples[0] == nlohmann::ordered_json{{"relation", "racks.audit_session_id"},
+                                                             {"id", 102},
+                                                             {"value", 99},
+                                                             {"key", "racks.audit_session_id:102"}});
+    CHECK(result.output.samples[2] ==
+          nlohmann::ordered_json{{"relation", "scans.rack_id"}, {"id", 2}, {"value", 555}, {"key", "scans.rack_id:2"}});
+    const auto orphaned = w.column(
+        "SELECT k FROM (SELECT 'racks.audit_session_id:' || CAST(c.id AS TEXT) AS k FROM racks c "
+        "WHERE c.audit_session_id IS NOT NULL AND c.audit_session_id NOT IN (SELECT id FROM audit_sessions) "
+        "UNION ALL SELECT 'scans.rack_id:' || CAST(c.id AS TEXT) FROM scans c "
+        "WHERE c.rack_id IS NOT NULL AND c.rack_id NOT IN (SELECT id FROM racks)) AS o ORDER BY " + w.by_text("k"));
+    CHECK(orphaned.size() == 3);
+    CHECK(result.output.offenders == orphaned);
 
     // null_is_orphan counts the unassigned rack too.
     result = w.run("orphans", "{ relations: [ { child: racks, column: audit_session_id, parent: audit_sessions, "
@@ -278,6 +355,14 @@ TEST_CASE("orphans and backlog: runbook 003, racks, scans and stuck syncs", "[mo
     CHECK(result.output.value == 2);  // scans 3 and 4 are pending for more than 5 minutes; 5 is recent
     CHECK(detail(result, "pending_total") == 3);
     CHECK(detail(result, "oldest_age_seconds") == Approx(1200).margin(120));
+    const auto stuck = w.column("SELECT CAST(id AS TEXT) FROM scans WHERE synced_at IS NULL AND created_at < " + w.ago(300) +
+                                " ORDER BY created_at, " + w.by_text("id"));
+    CHECK(stuck == std::vector<std::string>{"4", "3"});  // oldest first
+    CHECK(result.output.offenders == stuck);
+    REQUIRE(result.output.samples.size() == 2);
+    CHECK(result.output.samples[0]["id"] == 4);
+    CHECK(result.output.samples[0]["age_seconds"].get<double>() == Approx(1200).margin(120));
+    CHECK(result.output.samples[0]["key"] == "4");
     result = w.run("backlog", "{ max_age: 15m }");
     CHECK(result.output.value == 1);
 }
@@ -300,6 +385,13 @@ TEST_CASE("coverage and orphans: runbook 004, server_id on recent sales", "[modu
     CHECK(result.output.value == Approx(96.0));
     CHECK(detail(result, "rows_total") == 50);
     CHECK(detail(result, "rows_covered") == 48);
+    const auto uncovered = w.column("SELECT CAST(id AS TEXT) FROM sales WHERE server_id IS NULL AND created_at > " +
+                                    w.ago(86400) + " ORDER BY created_at DESC, " + w.by_text("id"));
+    CHECK(uncovered == std::vector<std::string>{"1", "2"});  // newest first
+    CHECK(result.output.offenders == uncovered);
+    REQUIRE(result.output.samples.size() == 2);
+    CHECK(result.output.samples[0]["key"] == "1");
+    CHECK(result.output.samples[0].contains("created_at"));
     result = w.run("coverage", "{ window: 1s }");
     CHECK(result.output.value == 100);  // no rows: nothing uncovered
     CHECK(detail(result, "rows_total") == 0);
@@ -326,6 +418,8 @@ TEST_CASE("schema: runbook 004 expectations met and unmet (postgres)", "[modules
     CHECK(detail(result, "foreign_key:sales.server_id") == 0);  // exists, but ON DELETE NO ACTION
     CHECK(detail(result, "index:sales.idx_sales_created_at") == 1);
     CHECK(detail(result, "unique:sales(server_id)") == 0);
+    CHECK(result.output.offenders ==
+          std::vector<std::string>{"foreign_key:sales.server_id", "rls_enabled:sales", "unique:sales(server_id)"});
 
     w.exec("ALTER TABLE sales ENABLE ROW LEVEL SECURITY;"
            "ALTER TABLE sales DROP CONSTRAINT sales_server_id_fkey;"
