@@ -141,6 +141,16 @@ book_update alert_book::observe(const config::check_config& check, const check_i
     const bool ran = succeeded(run.outcome);
     const auto& receivers = check.alert.receivers;
 
+    if (ran && run.last_good) {
+        // The ledger moves on successful runs only: a failed run changes nothing.
+        auto definition = definition_of(check);
+        auto it = ledgers_.find(instance);
+        if (it == ledgers_.end() || it->second.definition() != definition)
+            it = ledgers_.insert_or_assign(instance, offender_ledger(std::move(definition))).first;
+        update.offenders_cleared = it->second.apply(run.last_good->offenders, run.last_good->offenders_truncated, now);
+        update.ledgers_changed.push_back(instance);
+    }
+
     const auto value_key = dedup_key_for(instance, alert_kind::value);
     if (run.outcome == run_outcome::violation || records_.contains(value_key)) {
         auto& record = record_for(instance, alert_kind::value);
@@ -196,6 +206,14 @@ book_update alert_book::observe(const config::check_config& check, const check_i
 
 book_update alert_book::retain(const std::set<check_instance>& configured, system_clock::time_point now) {
     book_update update;
+    for (auto it = ledgers_.begin(); it != ledgers_.end();) {
+        if (configured.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        update.ledgers_forgotten.push_back(it->first);
+        it = ledgers_.erase(it);
+    }
     const auto stamp = format_rfc3339(now);
     for (auto& [key, record] : records_) {
         if (configured.contains(record.instance) || record.state == alert_state::ok) continue;
@@ -240,6 +258,15 @@ alert_state alert_book::state(const check_instance& instance) const {
 std::optional<system_clock::time_point> alert_book::active_since(const check_instance& instance) const {
     auto it = records_.find(dedup_key_for(instance, alert_kind::value));
     return it == records_.end() ? std::nullopt : it->second.active_since;
+}
+
+const offender_ledger* alert_book::ledger(const check_instance& instance) const {
+    auto it = ledgers_.find(instance);
+    return it == ledgers_.end() ? nullptr : &it->second;
+}
+
+std::string alert_book::definition_of(const config::check_config& check) {
+    return nlohmann::json{{"module", check.module}, {"database", check.database}, {"params", check.params}}.dump();
 }
 
 const alert_record* alert_book::find(const std::string& dedup_key) const {

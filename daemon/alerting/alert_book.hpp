@@ -22,6 +22,7 @@
 
 #include "checks/result.hpp"
 #include "daemon/alerting/alert_event.hpp"
+#include "daemon/alerting/offender_ledger.hpp"
 #include "daemon/alerting/run_outcome.hpp"
 #include "daemon/common/check_instance.hpp"
 #include "daemon/common/duration.hpp"
@@ -62,7 +63,13 @@ struct book_update {
     std::vector<alert_record> changed;        ///< records to persist, as they are now
     std::vector<notification> notifications;  ///< in the order they must be sent
     std::vector<std::string> forgotten;       ///< dedup keys whose records are gone
-    bool empty() const { return changed.empty() && notifications.empty() && forgotten.empty(); }
+    std::vector<check_instance> ledgers_changed;    ///< ledgers to persist as they are now
+    std::vector<check_instance> ledgers_forgotten;  ///< ledgers of instances no longer configured
+    std::size_t offenders_cleared = 0;              ///< by this run (invariantd_check_offenders_cleared_total)
+    bool empty() const {
+        return changed.empty() && notifications.empty() && forgotten.empty() && ledgers_changed.empty() &&
+               ledgers_forgotten.empty();
+    }
 };
 
 /// One finished run as the book needs it.
@@ -105,6 +112,14 @@ public:
     const alert_record* find(const std::string& dedup_key) const;
     const std::map<std::string, alert_record>& records() const { return records_; }
 
+    /// Continues from stored ledgers (start-up); one whose definition no longer matches its
+    /// check starts afresh at that check's next run.
+    void restore_ledgers(std::map<check_instance, offender_ledger> ledgers) { ledgers_ = std::move(ledgers); }
+    /// The instance's offender ledger, or nullptr before its first successful run.
+    const offender_ledger* ledger(const check_instance& instance) const;
+    /// What a check's ledger is tied to: module, database and params after defaults.
+    static std::string definition_of(const config::check_config& check);
+
 private:
     alert_record& record_for(const check_instance& instance, alert_kind kind);
     static void queue(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
@@ -112,6 +127,7 @@ private:
     static void changed(alert_record& record, book_update& update);
 
     std::map<std::string, alert_record> records_;  ///< by dedup key
+    std::map<check_instance, offender_ledger> ledgers_;
 };
 
 }  // namespace invariantd

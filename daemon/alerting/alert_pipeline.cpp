@@ -32,13 +32,14 @@ alert_pipeline::~alert_pipeline() {
     for (auto& [key, queue] : queues_) queue->close();
 }
 
-bool alert_pipeline::open(const std::string& state_dir) {
+std::size_t alert_pipeline::open(const std::string& state_dir) {
     auto loaded = writer_.open(state_dir);
     std::size_t firing = 0;
     for (const auto& record : loaded.records) firing += record.state == alert_state::firing ? 1 : 0;
     spdlog::info("outbox {}/outbox.db: {} queued notifications, {} firing alerts restored", state_dir,
                  loaded.notifications.size(), firing);
     book_.restore(std::move(loaded.records));
+    book_.restore_ledgers(std::move(loaded.ledgers));
     loaded_ = std::move(loaded.notifications);
     return loaded.recovered;
 }
@@ -121,10 +122,13 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
     publish_queue_lengths();
 }
 
-void alert_pipeline::observe(const config::check_config& check, const check_instance& instance,
-                             const run_observation& run) {
-    if (stopping_) return;
-    apply(book_.observe(check, instance, run, system_clock::now()));
+std::size_t alert_pipeline::observe(const config::check_config& check, const check_instance& instance,
+                                    const run_observation& run) {
+    if (stopping_) return 0;
+    auto update = book_.observe(check, instance, run, system_clock::now());
+    const auto cleared = update.offenders_cleared;
+    apply(std::move(update));
+    return cleared;
 }
 
 void alert_pipeline::retain(const std::set<check_instance>& configured) {
@@ -146,6 +150,26 @@ void alert_pipeline::apply(book_update update) {
         items.insert(items.end(), queued.begin(), queued.end());
     }
     for (const auto& key : update.forgotten) reposter_.forget(key);
+    for (const auto& instance : update.ledgers_changed) {
+        const auto* ledger = book_.ledger(instance);
+        if (ledger == nullptr) continue;
+        state::stored_ledger stored{instance.name(), ledger->definition(),
+                                    ledger->last_seen() ? unix_seconds(*ledger->last_seen()) : 0.0,
+                                    ledger->truncated(), {}, {}};
+        for (const auto& entry : ledger->offenders())
+            stored.offenders.push_back({entry.key, unix_seconds(entry.first_seen), entry.is_new});
+        for (const auto& entry : ledger->recently_cleared())
+            stored.recently_cleared.push_back(
+                {entry.key, unix_seconds(entry.first_seen), unix_seconds(entry.cleared_at)});
+        writer_.spawn_write([stored = std::move(stored)](state::state_store& store) { store.write_ledger(stored); },
+                            "cannot store the offender ledger of " + instance.name());
+    }
+    if (!update.ledgers_forgotten.empty()) {
+        std::vector<std::string> names;
+        for (const auto& instance : update.ledgers_forgotten) names.push_back(instance.name());
+        writer_.spawn_write([names = std::move(names)](state::state_store& store) { store.forget_ledgers(names); },
+                            "cannot forget the offender ledgers of removed checks");
+    }
     if (!update.forgotten.empty()) {
         writer_.spawn_write(
             [keys = std::move(update.forgotten)](state::state_store& store) { store.forget_alerts(keys); },

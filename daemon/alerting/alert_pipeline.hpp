@@ -28,14 +28,14 @@ public:
     alert_pipeline& operator=(const alert_pipeline&) = delete;
 
     /// Opens `<state_dir>/outbox.db` and restores the book and the queued notifications.
-    /// Start-up only (blocking). True when the file was damaged and replaced (the caller
-    /// counts it); throws state::state_error naming the path when unusable.
-    bool open(const std::string& state_dir);
+    /// Start-up only (blocking). the number of damaged files replaced (the caller
+    /// counts them); throws state::state_error naming the path when unusable.
+    std::size_t open(const std::string& state_dir);
     /// Applies the receiver set: new URLs get a queue; notifications queued for a receiver
     /// that is no longer configured are dropped (error log, outcome dropped).
     void configure(const std::vector<config::receiver_config>& receivers);
-    /// After every run of `instance`.
-    void observe(const config::check_config& check, const check_instance& instance,
+    /// After every run of `instance`; returns how many of its offenders cleared.
+    std::size_t observe(const config::check_config& check, const check_instance& instance,
                  const run_observation& run);
     /// Resolves the open alerts of every instance not in `configured`.
     void retain(const std::set<check_instance>& configured);

@@ -9,6 +9,15 @@
 
 namespace invariantd {
 
+namespace {
+
+system_clock::time_point from_unix(double seconds) {
+    return system_clock::time_point(
+        std::chrono::duration_cast<system_clock::duration>(std::chrono::duration<double>(seconds)));
+}
+
+}  // namespace
+
 outbox_writer::outbox_writer(asio::any_io_executor loop) : loop_(loop), idle_(loop) {}
 
 outbox_writer::~outbox_writer() {
@@ -19,14 +28,35 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     const auto path = (std::filesystem::path(state_dir) / "outbox.db").string();
     auto store = std::make_unique<state::sqlite_state_store>(path);
     loaded_state loaded;
+    const std::pair<const state::opened_state_file*, std::string> files[] = {
+        {&store->opened(), path}, {&store->ledger_opened(), store->ledger_path()}};
+    for (const auto& [opened, file] : files) {
+        if (!opened->recovered) continue;
+        ++loaded.recovered;
+        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one", file,
+                      opened->damage, opened->set_aside_as);
+    }
     const auto& opened = store->opened();
-    loaded.recovered = opened.recovered;
-    if (opened.recovered)
-        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one",
-                      path, opened.damage, opened.set_aside_as);
-    else if (opened.from_version < state::sqlite_state_store::schema_version)
+    if (!opened.recovered && opened.from_version < state::sqlite_state_store::schema_version)
         spdlog::info("state file {}: schema migrated from version {} to {}", path, opened.from_version,
                      state::sqlite_state_store::schema_version);
+    for (auto& stored : store->load_ledgers()) {
+        std::vector<ledger_offender> offenders;
+        for (auto& entry : stored.offenders)
+            offenders.push_back({std::move(entry.key), from_unix(entry.first_seen), entry.is_new});
+        std::deque<cleared_offender> cleared;
+        for (auto& entry : stored.recently_cleared)
+            cleared.push_back({std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
+        // Instances are stored by name: "<check>" or "<check>/<member>".
+        const auto slash = stored.instance.find('/');
+        const auto instance = slash == std::string::npos ? check_instance::of(stored.instance)
+                                                         : check_instance::of_member(stored.instance.substr(0, slash),
+                                                                                     stored.instance.substr(slash + 1));
+        std::optional<system_clock::time_point> last_seen;
+        if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
+        loaded.ledgers.emplace(instance, offender_ledger::restore(std::move(stored.definition), std::move(offenders),
+                                                                  std::move(cleared), stored.truncated, last_seen));
+    }
     for (const auto& row : store->load_alerts()) {
         try {
             auto record = record_from_json(nlohmann::json::parse(row.record_json));

@@ -3,6 +3,7 @@
 /// one worker thread every store call runs on, so the event loop never waits on a disk.
 /// Writes run in the order they are submitted (one worker, FIFO).
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@ public:
     struct loaded_state {
         std::vector<alert_record> records;
         std::vector<state::stored_notification> notifications;
-        bool recovered = false;  ///< the file was damaged and replaced by an empty one
+        std::map<check_instance, offender_ledger> ledgers;
+        std::size_t recovered = 0;  ///< damaged files replaced by empty ones
     };
     /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only
     /// (blocking); throws state::state_error naming the path when unusable.

@@ -56,7 +56,7 @@ void daemon_app::start() {
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
-    if (alerts_.open(config_.state_dir)) metrics_.count_state_recovered();
+    for (auto recovered = alerts_.open(config_.state_dir); recovered > 0; --recovered) metrics_.count_state_recovered();
     auto initial = config_;
     config_ = {};
     apply(std::move(initial));
@@ -136,9 +136,15 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
     const auto& status = task.status();
     const auto outcome = classify(check, result);
     metrics_.record_run(instance.name(), result, outcome);
-    alerts_.observe(check, instance,
-                    run_observation{outcome, result.started, status.last_good ? &status.last_good->output : nullptr,
-                                    result.error, status.consecutive_failures});
+    const auto cleared =
+        alerts_.observe(check, instance,
+                        run_observation{outcome, result.started, status.last_good ? &status.last_good->output : nullptr,
+                                        result.error, status.consecutive_failures});
+    if (const auto* ledger = alerts_.book().ledger(instance); ledger != nullptr && succeeded(outcome)) {
+        const auto fresh = ledger->new_count();
+        metrics_.record_offenders(instance.name(), fresh, ledger->offenders().size() - fresh, cleared,
+                                  ledger->oldest_first_seen());
+    }
     metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
 
     auto entry = databases_.find(check.database);

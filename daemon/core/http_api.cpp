@@ -1,5 +1,6 @@
 #include "daemon/core/http_api.hpp"
 
+#include <charconv>
 #include <set>
 
 #include "daemon/alerting/summary_template.hpp"
@@ -103,6 +104,67 @@ nlohmann::ordered_json http_api::alerts_json() const {
     return alerts;
 }
 
+http_response http_api::offenders_response(const check_task& task, std::string_view query) const {
+    std::size_t limit = 100;
+    if (auto text = query_parameter(query, "limit")) {
+        std::size_t parsed = 0;
+        const auto* end = text->data() + text->size();
+        auto [ptr, ec] = std::from_chars(text->data(), end, parsed);
+        if (ec != std::errc() || ptr != end || parsed < 1 || parsed > 1000)
+            return error_response(http::status::bad_request, "limit must be a whole number from 1 to 1000");
+        limit = parsed;
+    }
+    const auto state = query_parameter(query, "state");
+    if (state && *state != "new" && *state != "persisting")
+        return error_response(http::status::bad_request, "state must be new or persisting");
+    const auto after = query_parameter(query, "after");
+
+    const auto* ledger = daemon_.alerts().book().ledger(task.instance());
+    nlohmann::ordered_json body{{"check", task.instance().name()},
+                                {"tracked", ledger ? ledger->offenders().size() : 0},
+                                {"truncated", ledger ? ledger->truncated() : false}};
+    nlohmann::ordered_json offenders = nlohmann::ordered_json::array();
+    nlohmann::ordered_json next = nullptr;
+    if (ledger != nullptr) {
+        const auto& entries = ledger->offenders();
+        std::size_t start = 0;
+        if (after) {
+            const auto* found = ledger->find(*after);
+            if (found == nullptr)
+                return error_response(http::status::bad_request, "'after' names no tracked offender");
+            start = static_cast<std::size_t>(found - entries.data()) + 1;
+        }
+        const auto& samples = task.status().last_good ? task.status().last_good->output.samples
+                                                      : nlohmann::ordered_json::array();
+        for (std::size_t i = start; i < entries.size(); ++i) {
+            const auto& entry = entries[i];
+            if (state && (*state == "new") != entry.is_new) continue;
+            if (offenders.size() == limit) {
+                next = offenders.back()["key"];
+                break;
+            }
+            nlohmann::ordered_json item{{"key", entry.key},
+                                        {"first_seen", format_rfc3339(entry.first_seen)},
+                                        {"last_seen", ledger->last_seen() ? nlohmann::ordered_json(format_rfc3339(*ledger->last_seen()))
+                                                                          : nlohmann::ordered_json(nullptr)},
+                                        {"new", entry.is_new}};
+            for (const auto& sample : samples)
+                if (sample.contains("key") && sample["key"] == entry.key) item["sample"] = sample;
+            offenders.push_back(std::move(item));
+        }
+    }
+    body["offenders"] = std::move(offenders);
+    body["next"] = std::move(next);
+    nlohmann::ordered_json cleared = nlohmann::ordered_json::array();
+    if (ledger != nullptr)
+        for (const auto& entry : ledger->recently_cleared())
+            cleared.push_back({{"key", entry.key},
+                               {"first_seen", format_rfc3339(entry.first_seen)},
+                               {"cleared_at", format_rfc3339(entry.cleared_at)}});
+    body["recently_cleared"] = std::move(cleared);
+    return json_response(http::status::ok, body);
+}
+
 http_response http_api::status_page() const {
     status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
     for (const auto& entry : daemon_.databases())
@@ -192,6 +254,11 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 +
                                             std::chrono::seconds(5));
             co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts().book(), true));
+        }
+        case route::offenders: {
+            auto it = daemon_.tasks().find(match.check_name);
+            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            co_return offenders_response(*it->second, query);
         }
         case route::alerts:
             co_return json_response(http::status::ok, alerts_json());

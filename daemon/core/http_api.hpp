@@ -46,6 +46,7 @@ private:
     http_response health_response() const;
     http_response status_page() const;
     nlohmann::ordered_json alerts_json() const;
+    http_response offenders_response(const check_task& task, std::string_view query) const;
 
     daemon_view& daemon_;
 };

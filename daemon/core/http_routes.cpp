@@ -35,9 +35,10 @@ route_match match_route(std::string_view path) {
     if (path == "/api/v1/checks" || path == "/api/v1/checks/") return {route::checks, {}, read_only, true};
     if (path == "/api/v1/alerts") return {route::alerts, {}, read_only, true};
     if (path == "/-/reload") return {route::reload, {}, "POST, OPTIONS", true};
-    static const std::regex check_path("^/api/v1/checks/([a-z0-9_]+)(/run)?$");
+    static const std::regex check_path("^/api/v1/checks/([a-z0-9_]+)(/run|/offenders)?$");
     std::match_results<std::string_view::const_iterator> match;
     if (std::regex_match(path.begin(), path.end(), match, check_path)) {
+        if (match[2].matched && match[2].str() == "/offenders") return {route::offenders, match[1].str(), read_only, true};
         if (match[2].matched) return {route::run_check, match[1].str(), "POST, OPTIONS", true};
         return {route::check, match[1].str(), read_only, true};
     }

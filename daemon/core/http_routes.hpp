@@ -15,6 +15,7 @@ enum class route {
     checks,         ///< GET /api/v1/checks
     check,          ///< GET /api/v1/checks/{name}
     run_check,      ///< POST /api/v1/checks/{name}/run
+    offenders,      ///< GET /api/v1/checks/{name}/offenders
     alerts,         ///< GET /api/v1/alerts
     reload,         ///< POST /-/reload
 };

@@ -56,6 +56,9 @@ daemon_metrics::daemon_metrics(const std::string& version, const std::string& re
       check_last_run_(BuildGauge().Name("invariantd_check_last_run_timestamp_seconds").Help("Start time of the check's last run.").Register(*registry_)),
       check_last_success_(BuildGauge().Name("invariantd_check_last_success_timestamp_seconds").Help("Start time of the check's last successful run.").Register(*registry_)),
       alert_state_(BuildGauge().Name("invariantd_alert_state").Help("Alert state of the check: 0 ok, 1 pending, 2 firing.").Register(*registry_)),
+      offenders_(BuildGauge().Name("invariantd_check_offenders").Help("Offenders of the last successful run by state (new, persisting).").Register(*registry_)),
+      offenders_cleared_(BuildCounter().Name("invariantd_check_offenders_cleared_total").Help("Offenders that disappeared from a check's results.").Register(*registry_)),
+      oldest_offender_(BuildGauge().Name("invariantd_check_oldest_offender_first_seen_timestamp_seconds").Help("first_seen of the check's oldest tracked offender, 0 when none.").Register(*registry_)),
       notifications_(BuildCounter().Name("invariantd_notifications_total").Help("Notifications by receiver and outcome (sent, failed, dropped).").Register(*registry_)),
       notification_queue_(BuildGauge().Name("invariantd_notification_queue_length").Help("Notifications waiting in the outbox per receiver.").Register(*registry_)),
       database_up_(BuildGauge().Name("invariantd_database_up").Help("1 when the database answered its last attempt.").Register(*registry_)),
@@ -81,6 +84,10 @@ void daemon_metrics::add_check(const std::string& check, const std::string& modu
     series.last_run = &check_last_run_.Add({{"check", check}});
     series.last_success = &check_last_success_.Add({{"check", check}});
     series.alert_state = &alert_state_.Add({{"check", check}});
+    series.offenders_new = &offenders_.Add({{"check", check}, {"state", "new"}});
+    series.offenders_persisting = &offenders_.Add({{"check", check}, {"state", "persisting"}});
+    series.offenders_cleared = &offenders_cleared_.Add({{"check", check}});
+    series.oldest_offender = &oldest_offender_.Add({{"check", check}});
     checks_.emplace(check, std::move(series));
 }
 
@@ -95,6 +102,10 @@ void daemon_metrics::remove_check(const std::string& check) {
     check_last_run_.Remove(s.last_run);
     check_last_success_.Remove(s.last_success);
     alert_state_.Remove(s.alert_state);
+    offenders_.Remove(s.offenders_new);
+    offenders_.Remove(s.offenders_persisting);
+    offenders_cleared_.Remove(s.offenders_cleared);
+    oldest_offender_.Remove(s.oldest_offender);
     remove_all(check_detail_, s.details);
     remove_all(check_breakdown_, s.breakdown);
     checks_.erase(it);
@@ -129,6 +140,17 @@ void daemon_metrics::record_run(const std::string& check, const checks::check_re
 
 void daemon_metrics::set_alert_state(const std::string& check, alert_state state) {
     if (auto it = checks_.find(check); it != checks_.end()) it->second.alert_state->Set(static_cast<double>(state));
+}
+
+void daemon_metrics::record_offenders(const std::string& check, std::size_t new_count, std::size_t persisting,
+                                     std::size_t cleared, std::optional<system_clock::time_point> oldest_first_seen) {
+    auto it = checks_.find(check);
+    if (it == checks_.end()) return;
+    auto& s = it->second;
+    s.offenders_new->Set(static_cast<double>(new_count));
+    s.offenders_persisting->Set(static_cast<double>(persisting));
+    if (cleared > 0) s.offenders_cleared->Increment(static_cast<double>(cleared));
+    s.oldest_offender->Set(oldest_first_seen ? unix_seconds(*oldest_first_seen) : 0.0);
 }
 
 void daemon_metrics::add_database(const std::string& database) {

@@ -32,6 +32,9 @@ public:
     /// last_run change; value, details and breakdown keep their last good values.
     void record_run(const std::string& check, const checks::check_result& result, run_outcome outcome);
     void set_alert_state(const std::string& check, alert_state state);
+    /// The check's offender figures after a successful run (README "Offenders").
+    void record_offenders(const std::string& check, std::size_t new_count, std::size_t persisting, std::size_t cleared,
+                          std::optional<system_clock::time_point> oldest_first_seen);
 
     void add_database(const std::string& database);
     void remove_database(const std::string& database);
@@ -63,6 +66,10 @@ private:
         prometheus::Gauge* last_run = nullptr;
         prometheus::Gauge* last_success = nullptr;
         prometheus::Gauge* alert_state = nullptr;
+        prometheus::Gauge* offenders_new = nullptr;
+        prometheus::Gauge* offenders_persisting = nullptr;
+        prometheus::Counter* offenders_cleared = nullptr;
+        prometheus::Gauge* oldest_offender = nullptr;
         std::map<std::string, prometheus::Gauge*> details;
         std::map<std::string, prometheus::Gauge*> breakdown;
     };
@@ -83,6 +90,9 @@ private:
     prometheus::Family<prometheus::Gauge>& check_last_run_;
     prometheus::Family<prometheus::Gauge>& check_last_success_;
     prometheus::Family<prometheus::Gauge>& alert_state_;
+    prometheus::Family<prometheus::Gauge>& offenders_;
+    prometheus::Family<prometheus::Counter>& offenders_cleared_;
+    prometheus::Family<prometheus::Gauge>& oldest_offender_;
     prometheus::Family<prometheus::Counter>& notifications_;
     prometheus::Family<prometheus::Gauge>& notification_queue_;
     prometheus::Family<prometheus::Gauge>& database_up_;

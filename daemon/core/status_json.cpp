@@ -53,6 +53,14 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& b
     if (full) {
         out["breakdown"] = status.last_good ? breakdown_json(status.last_good->output) : nlohmann::ordered_json::array();
         out["samples"] = status.last_good ? status.last_good->output.samples : nlohmann::ordered_json::array();
+        // Each sample says since when its offender has been wrong and whether it is new.
+        if (const auto* ledger = book.ledger(task.instance()))
+            for (auto& sample : out["samples"])
+                if (auto key = sample.find("key"); key != sample.end() && key->is_string())
+                    if (const auto* entry = ledger->find(key->get<std::string>())) {
+                        sample["first_seen"] = format_rfc3339(entry->first_seen);
+                        sample["new"] = entry->is_new;
+                    }
         out["timeout"] = format_duration(config.timeout);
         out["consecutive_failures"] = status.consecutive_failures;
         if (auto since = book.active_since(task.instance())) out["active_since"] = format_rfc3339(*since);

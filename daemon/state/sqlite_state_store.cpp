@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+
 namespace invariantd::state {
 
 namespace {
@@ -70,12 +72,36 @@ void add_versions_and_claims(sqlite3* db) {
     plain(db, "INSERT INTO meta (key, value) VALUES ('writer_epoch', 0)");
 }
 
+void create_ledger_v1(sqlite3* db) {
+    plain(db, R"(CREATE TABLE IF NOT EXISTS ledgers (
+                   instance TEXT PRIMARY KEY, definition TEXT NOT NULL, last_seen REAL NOT NULL,
+                   truncated INTEGER NOT NULL))");
+    plain(db, R"(CREATE TABLE IF NOT EXISTS ledger_offenders (
+                   instance TEXT NOT NULL, position INTEGER NOT NULL, key TEXT NOT NULL,
+                   first_seen REAL NOT NULL, is_new INTEGER NOT NULL, PRIMARY KEY (instance, position)))");
+    plain(db, R"(CREATE TABLE IF NOT EXISTS ledger_cleared (
+                   instance TEXT NOT NULL, position INTEGER NOT NULL, key TEXT NOT NULL,
+                   first_seen REAL NOT NULL, cleared_at REAL NOT NULL, PRIMARY KEY (instance, position)))");
+}
+
+std::string sibling(const std::string& path, const char* name) {
+    return (std::filesystem::path(path).parent_path() / name).string();
+}
+
 }  // namespace
 
 sqlite_state_store::sqlite_state_store(std::string path)
     : path_(std::move(path)),
       opened_(open_state_file(path_, {create_v1, add_versions_and_claims})),
-      db_(opened_.db) {
+      db_(opened_.db),
+      ledger_path_(sibling(path_, "ledger.db")) {
+    try {
+        ledger_opened_ = open_state_file(ledger_path_, {create_ledger_v1});
+        ledger_ = ledger_opened_.db;
+    } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
     try {
         exec(db_, path_, "BEGIN IMMEDIATE");
         exec(db_, path_, "UPDATE meta SET value = value + 1 WHERE key = 'writer_epoch'");
@@ -89,8 +115,104 @@ sqlite_state_store::sqlite_state_store(std::string path)
 }
 
 sqlite_state_store::~sqlite_state_store() {
+    sqlite3_close(ledger_);
     sqlite3_close(db_);
 }
+
+std::vector<stored_ledger> sqlite_state_store::load_ledgers() {
+    std::vector<stored_ledger> out;
+    statement ledgers(ledger_, "SELECT instance, definition, last_seen, truncated FROM ledgers ORDER BY instance");
+    statement offenders(ledger_,
+                        "SELECT key, first_seen, is_new FROM ledger_offenders WHERE instance = ?1 ORDER BY position");
+    statement cleared(ledger_,
+                      "SELECT key, first_seen, cleared_at FROM ledger_cleared WHERE instance = ?1 ORDER BY position");
+    while (ledgers.row()) {
+        stored_ledger ledger;
+        ledger.instance = ledgers.column_text(0);
+        ledger.definition = ledgers.column_text(1);
+        ledger.last_seen = sqlite3_column_double(ledgers.handle, 2);
+        ledger.truncated = ledgers.column_integer(3) != 0;
+        offenders.reset();
+        offenders.text(1, ledger.instance);
+        while (offenders.row())
+            ledger.offenders.push_back({offenders.column_text(0), sqlite3_column_double(offenders.handle, 1),
+                                        offenders.column_integer(2) != 0});
+        cleared.reset();
+        cleared.text(1, ledger.instance);
+        while (cleared.row())
+            ledger.recently_cleared.push_back({cleared.column_text(0), sqlite3_column_double(cleared.handle, 1),
+                                               sqlite3_column_double(cleared.handle, 2)});
+        out.push_back(std::move(ledger));
+    }
+    return out;
+}
+
+void sqlite_state_store::write_ledger(const stored_ledger& ledger) {
+    exec(ledger_, ledger_path_, "BEGIN IMMEDIATE");
+    try {
+        for (const char* sql :
+             {"DELETE FROM ledger_offenders WHERE instance = ?1", "DELETE FROM ledger_cleared WHERE instance = ?1"}) {
+            statement erase(ledger_, sql);
+            erase.text(1, ledger.instance);
+            erase.done();
+        }
+        statement upsert(ledger_,
+                         "INSERT INTO ledgers (instance, definition, last_seen, truncated) VALUES (?1, ?2, ?3, ?4) "
+                         "ON CONFLICT (instance) DO UPDATE SET definition = excluded.definition, "
+                         "last_seen = excluded.last_seen, truncated = excluded.truncated");
+        upsert.text(1, ledger.instance);
+        upsert.text(2, ledger.definition);
+        upsert.real(3, ledger.last_seen);
+        upsert.integer(4, ledger.truncated ? 1 : 0);
+        upsert.done();
+        statement offender(ledger_,
+                           "INSERT INTO ledger_offenders (instance, position, key, first_seen, is_new) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)");
+        std::int64_t position = 0;
+        for (const auto& entry : ledger.offenders) {
+            offender.reset();
+            offender.text(1, ledger.instance);
+            offender.integer(2, position++);
+            offender.text(3, entry.key);
+            offender.real(4, entry.first_seen);
+            offender.integer(5, entry.is_new ? 1 : 0);
+            offender.done();
+        }
+        statement cleared(ledger_,
+                          "INSERT INTO ledger_cleared (instance, position, key, first_seen, cleared_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)");
+        position = 0;
+        for (const auto& entry : ledger.recently_cleared) {
+            cleared.reset();
+            cleared.text(1, ledger.instance);
+            cleared.integer(2, position++);
+            cleared.text(3, entry.key);
+            cleared.real(4, entry.first_seen);
+            cleared.real(5, entry.cleared_at);
+            cleared.done();
+        }
+        exec(ledger_, ledger_path_, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(ledger_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void sqlite_state_store::forget_ledgers(const std::vector<std::string>& instances) {
+    if (instances.empty()) return;
+    exec(ledger_, ledger_path_, "BEGIN IMMEDIATE");
+    for (const auto& instance : instances) {
+        for (const char* sql : {"DELETE FROM ledgers WHERE instance = ?1",
+                                "DELETE FROM ledger_offenders WHERE instance = ?1",
+                                "DELETE FROM ledger_cleared WHERE instance = ?1"}) {
+            statement erase(ledger_, sql);
+            erase.text(1, instance);
+            sqlite3_step(erase.handle);
+        }
+    }
+    exec(ledger_, ledger_path_, "COMMIT");
+}
+
 
 std::vector<stored_alert> sqlite_state_store::load_alerts() {
     std::vector<stored_alert> rows;

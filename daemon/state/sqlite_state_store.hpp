@@ -6,6 +6,11 @@
 ///        enqueued_at), alerts(dedup_key, record)
 ///   2    + alerts.version (compare-and-set), notifications.claim_epoch/claim_until (claim
 ///        leases), meta(key, value) holding writer_epoch (+1 at every open)
+/// and `<state_dir>/ledger.db` beside it, the offender ledgers (its own file, so damage to one
+/// does not cost the other):
+///   1    ledgers(instance, definition, last_seen, truncated), ledger_offenders(instance,
+///        position, key, first_seen, is_new), ledger_cleared(instance, position, key,
+///        first_seen, cleared_at)
 #include "daemon/state/state_file.hpp"
 #include "daemon/state/state_store.hpp"
 
@@ -20,8 +25,10 @@ public:
     sqlite_state_store(const sqlite_state_store&) = delete;
     sqlite_state_store& operator=(const sqlite_state_store&) = delete;
 
-    /// How the file was found at open (recovered, migrated from which version).
+    /// How the files were found at open (recovered, migrated from which version).
     const opened_state_file& opened() const { return opened_; }
+    const opened_state_file& ledger_opened() const { return ledger_opened_; }
+    const std::string& ledger_path() const { return ledger_path_; }
     const std::string& path() const { return path_; }
 
     std::uint64_t writer_epoch() const override { return epoch_; }
@@ -31,6 +38,9 @@ public:
                 std::vector<stored_notification>& notifications) override;
     void remove_notifications(const std::vector<std::int64_t>& ids) override;
     void forget_alerts(const std::vector<std::string>& dedup_keys) override;
+    std::vector<stored_ledger> load_ledgers() override;
+    void write_ledger(const stored_ledger& ledger) override;
+    void forget_ledgers(const std::vector<std::string>& instances) override;
 
     static constexpr int schema_version = 2;
 
@@ -38,6 +48,9 @@ private:
     std::string path_;
     opened_state_file opened_;
     sqlite3* db_ = nullptr;
+    std::string ledger_path_;
+    opened_state_file ledger_opened_;
+    sqlite3* ledger_ = nullptr;
     std::uint64_t epoch_ = 0;
 };
 

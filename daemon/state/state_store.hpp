@@ -33,6 +33,26 @@ struct stored_alert {
     std::uint64_t version = 0;  ///< written only over the version before it (compare-and-set)
 };
 
+/// One check instance's offender ledger, stored whole (times in unix seconds).
+struct stored_ledger {
+    struct offender {
+        std::string key;
+        double first_seen = 0;
+        bool is_new = false;
+    };
+    struct cleared {
+        std::string key;
+        double first_seen = 0;
+        double cleared_at = 0;
+    };
+    std::string instance;
+    std::string definition;
+    double last_seen = 0;  ///< 0: no successful run yet
+    bool truncated = false;
+    std::vector<offender> offenders;  ///< the last run's order
+    std::vector<cleared> recently_cleared;  ///< newest first
+};
+
 /// A commit found an alert whose stored version is not the one before: another writer
 /// changed it. Nothing of the commit was written.
 struct version_conflict : std::runtime_error {
@@ -57,6 +77,10 @@ public:
     virtual void remove_notifications(const std::vector<std::int64_t>& ids) = 0;
     /// Forgets alerts that are over.
     virtual void forget_alerts(const std::vector<std::string>& dedup_keys) = 0;
+    virtual std::vector<stored_ledger> load_ledgers() = 0;
+    /// Replaces an instance's ledger in one transaction.
+    virtual void write_ledger(const stored_ledger& ledger) = 0;
+    virtual void forget_ledgers(const std::vector<std::string>& instances) = 0;
 };
 
 }  // namespace invariantd::state
