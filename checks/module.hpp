@@ -37,6 +37,8 @@ public:
     virtual void validate(const module_args& /*args*/, db::driver_kind /*driver*/,
                           const YAML::Mark& /*where*/, const problem_reporter& /*report*/) const {}
     virtual asio::awaitable<module_output> run(const check_context& context) const = 0;
+    /// Whether a run of these parameters names its offenders (sql's scalar mode does not).
+    virtual bool names_offenders(const module_args& /*args*/) const { return true; }
 };
 
 /// The shape every built-in module shares: name, summary and parameter schema are data given

@@ -16,6 +16,7 @@ public:
     void validate(const module_args& args, db::driver_kind driver, const YAML::Mark& where,
                   const problem_reporter& report) const override;
     asio::awaitable<module_output> run(const check_context& context) const override;
+    bool names_offenders(const module_args& args) const override { return args.text("mode") != "scalar"; }
 };
 
 }  // namespace

@@ -2,7 +2,12 @@
 
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,9 +32,10 @@ namespace {
 constexpr const char* usage_text = R"(usage:
   invariantd [run] [-c FILE]              run the daemon (default config: ./invariantd.yaml)
   invariantd validate -c FILE             check the configuration, print a summary; exit 0 or 78
-  invariantd once -c FILE [--check NAME]... [--json]
+  invariantd once -c FILE [--check NAME]... [--json] [--baseline PREV.json]
                                           run checks once; exit 0 all pass, 1 a condition holds,
-                                          2 a check could not run
+                                          2 a check could not run; with --baseline (an earlier
+                                          once --json output) 1 only for offenders not in it
   invariantd modules                      list check modules with their parameters and defaults
   invariantd --version
 )";
@@ -39,6 +45,7 @@ struct options {
     std::string config_path = "invariantd.yaml";
     std::vector<std::string> only_checks;
     bool json = false;
+    std::optional<std::string> baseline_path;
 };
 
 /// Parses argv; returns nullopt after printing a usage error.
@@ -72,6 +79,10 @@ std::optional<options> parse_arguments(int argc, char** argv) {
             opts.only_checks.push_back(*v);
         } else if (arg == "--json" && opts.command == "once") {
             opts.json = true;
+        } else if (arg == "--baseline" && opts.command == "once") {
+            auto v = value("--baseline");
+            if (!v) return std::nullopt;
+            opts.baseline_path = *v;
         } else {
             std::cerr << "invariantd: unexpected argument '" << arg << "'\n" << usage_text;
             return std::nullopt;
@@ -170,9 +181,48 @@ int command_validate(const options& opts) {
     return exit_ok;
 }
 
+/// The offender keys per check of an earlier `once --json` output, or nullopt after printing
+/// what is wrong with the file.
+std::optional<std::map<std::string, std::set<std::string>>> read_baseline(const std::string& path) {
+    auto fail = [&](const std::string& what) {
+        std::cerr << fmt::format("invariantd: baseline {}: {}\n", path, what);
+        return std::nullopt;
+    };
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(fmt::format("cannot read it: {}", std::strerror(errno)));
+    nlohmann::json document;
+    try {
+        document = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+        return fail(fmt::format("not JSON ({})", e.what()));
+    }
+    if (!document.is_object() || !document.contains("checks") || !document["checks"].is_array())
+        return fail("not an 'invariantd once --json' output: no \"checks\" list");
+    std::map<std::string, std::set<std::string>> keys;
+    for (std::size_t i = 0; i < document["checks"].size(); ++i) {
+        const auto& entry = document["checks"][i];
+        if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string())
+            return fail(fmt::format("checks[{}] has no \"name\"", i));
+        if (!entry.contains("offenders") || !entry["offenders"].is_array())
+            return fail(fmt::format("checks[{}] ('{}') has no \"offenders\" list (written before offenders existed?)", i,
+                                    entry["name"].get<std::string>()));
+        auto& set = keys[entry["name"].get<std::string>()];
+        for (const auto& key : entry["offenders"]) {
+            if (!key.is_string()) return fail(fmt::format("checks[{}] has an offender that is not a string", i));
+            set.insert(key.get<std::string>());
+        }
+    }
+    return keys;
+}
+
 int command_once(const options& opts) {
     auto loaded = load_or_report(opts.config_path);
     if (!loaded) return exit_config;
+    std::optional<std::map<std::string, std::set<std::string>>> baseline;
+    if (opts.baseline_path) {
+        baseline = read_baseline(*opts.baseline_path);
+        if (!baseline) return exit_config;
+    }
     const auto& config = *loaded;
     configure_logging(config.log.level == "info" ? "warn" : config.log.level, config.log.format);
     secret_registry::global().add(config.secrets);
@@ -214,10 +264,21 @@ int command_once(const options& opts) {
         const auto& check = *selected[i];
         const auto& result = results[i];
         const std::string outcome = to_string(classify(check, result));
+        // With a baseline, a violation counts only with offenders the baseline does not know
+        // (a check that names no offenders, sql scalar, counts by its condition alone).
+        std::vector<std::string> new_offenders;
+        bool counts = outcome == "violation";
+        if (baseline && counts && checks::find_module(check.module)->names_offenders(checks::module_args(check.params))) {
+            const auto known = baseline->find(check.name);
+            for (const auto& key : result.output.offenders)
+                if (known == baseline->end() || !known->second.contains(key)) new_offenders.push_back(key);
+            counts = !new_offenders.empty();
+        }
         if (result.status != checks::run_status::ok) any_error = true;
-        else if (outcome == "violation") any_violation = true;
+        else if (counts) any_violation = true;
         if (opts.json) {
             auto entry = once_result_to_json(check, result, outcome);
+            if (baseline) entry["new_offenders"] = new_offenders;
             // The alert that would fire (its `for` and notifications aside) — issue #5 sends it.
             entry["summary"] = outcome == "violation" ? nlohmann::ordered_json(render_summary(check, result.output))
                                                       : nlohmann::ordered_json(nullptr);
@@ -241,6 +302,7 @@ int command_once(const options& opts) {
                                      render_summary(check, result.output));
             for (const auto& sample : result.output.samples) std::cout << "          - " << sample.dump() << '\n';
         }
+        for (const auto& key : new_offenders) std::cout << fmt::format("{}: {}\n", check.name, key);
     }
     const int code = any_error ? exit_check_error : any_violation ? exit_violation : exit_ok;
     if (opts.json) {

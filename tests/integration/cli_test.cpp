@@ -84,6 +84,39 @@ TEST_CASE("once --json and --check select and describe the runs", "[cli]") {
     CHECK(result.err.find("no check named 'nope'") != std::string::npos);
 }
 
+TEST_CASE("once --baseline lets known offenders through and stops a change that adds one", "[cli][offenders]") {
+    world w;
+    const auto path = w.config(passing + violating);
+    const auto first = run_command({daemon_binary(), "once", "-c", path, "--json"});
+    CHECK(first.exit_code == 1);
+    const auto previous = w.dir.write("prev.json", first.out);
+
+    // The same debt: the deploy gate passes.
+    auto result = run_command({daemon_binary(), "once", "-c", path, "--baseline", previous});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.find("violating: [") == std::string::npos);
+
+    // One more sale without server_id: exactly it is new, and the gate stops.
+    sqlite_exec((w.dir.path() / "pos.db").string(), "INSERT INTO sales (id, server_id) VALUES (5, NULL);");
+    result = run_command({daemon_binary(), "once", "-c", path, "--baseline", previous});
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.find("violating: [\"5\"]\n") != std::string::npos);
+    CHECK(result.out.find("violating: [\"2\"]") == std::string::npos);
+    result = run_command({daemon_binary(), "once", "-c", path, "--baseline", previous, "--json"});
+    CHECK(result.exit_code == 1);
+    CHECK(nlohmann::json::parse(result.out)["checks"][1]["new_offenders"] == nlohmann::json::parse(R"(["[\"5\"]"])"));
+
+    // A file that is not an earlier once --json output: exit 78, naming the file and the problem.
+    const auto wrong = w.dir.write("wrong.json", R"({"checks": [{"name": "violating"}]})");
+    result = run_command({daemon_binary(), "once", "-c", path, "--baseline", wrong});
+    CHECK(result.exit_code == 78);
+    CHECK(result.err.find("baseline " + wrong + ": checks[0] ('violating') has no \"offenders\" list") != std::string::npos);
+    const auto garbage = w.dir.write("garbage.json", "not json");
+    result = run_command({daemon_binary(), "once", "-c", path, "--baseline", garbage});
+    CHECK(result.exit_code == 78);
+    CHECK(result.err.find("baseline " + garbage + ": not JSON") != std::string::npos);
+}
+
 TEST_CASE("validate prints a summary or every error with its position and exits 78", "[cli]") {
     world w;
     auto result = run_command({daemon_binary(), "validate", "-c", w.config(passing + violating)});

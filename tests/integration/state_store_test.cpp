@@ -85,3 +85,40 @@ TEST_CASE("state store: a truncated file is set aside and replaced", "[state]") 
     CHECK(std::filesystem::exists(store.opened().set_aside_as));
     CHECK(std::filesystem::file_size(store.opened().set_aside_as) == size / 2);
 }
+
+TEST_CASE("state store: ledgers are stored whole and a damaged ledger.db is set aside on its own", "[state]") {
+    temp_dir dir;
+    const auto path = (dir.path() / "outbox.db").string();
+    {
+        state::sqlite_state_store store(path);
+        state::stored_ledger ledger{"shifts", "{\"module\":\"shift_coverage\"}", 1800000100.5, true,
+                                    {{"1005", 1800000000.0, false}, {"1100", 1800000100.5, true}},
+                                    {{"1004", 1799990000.0, 1800000100.5}}};
+        store.write_ledger(ledger);
+        store.write_ledger({"gone", "{}", 1.0, false, {{"x", 1.0, true}}, {}});
+        store.forget_ledgers({"gone"});
+        ledger.offenders.pop_back();  // a later run: written whole again
+        store.write_ledger(ledger);
+    }
+    {
+        state::sqlite_state_store store(path);
+        const auto ledgers = store.load_ledgers();
+        REQUIRE(ledgers.size() == 1);
+        CHECK(ledgers[0].instance == "shifts");
+        CHECK(ledgers[0].truncated);
+        CHECK(ledgers[0].last_seen == 1800000100.5);
+        REQUIRE(ledgers[0].offenders.size() == 1);
+        CHECK(ledgers[0].offenders[0].key == "1005");
+        CHECK_FALSE(ledgers[0].offenders[0].is_new);
+        REQUIRE(ledgers[0].recently_cleared.size() == 1);
+        CHECK(ledgers[0].recently_cleared[0].cleared_at == 1800000100.5);
+        std::vector<state::stored_notification> rows{note("invariantd/shifts")};
+        store.commit({}, rows);
+    }
+    std::filesystem::resize_file(dir.path() / "ledger.db", 100);  // a torn write: not a database any more
+    state::sqlite_state_store store(path);
+    CHECK(store.ledger_opened().recovered);
+    CHECK_FALSE(store.opened().recovered);
+    CHECK(store.load_ledgers().empty());
+    CHECK(store.claim_notifications(1).size() == 1);  // the outbox kept its queue
+}
