@@ -67,6 +67,29 @@ std::optional<duration> parse_duration(std::string_view text) {
     return duration{total};
 }
 
+std::string format_age(duration value) {
+    std::int64_t ms = value.count();
+    if (ms == 0) return "0s";
+    std::string out = ms < 0 ? "-" : "";
+    ms = ms < 0 ? -ms : ms;
+    constexpr std::array<unit, 5> ordered{{
+        {"d", 24LL * 3600 * 1000}, {"h", 3600LL * 1000}, {"m", 60LL * 1000}, {"s", 1000}, {"ms", 1}}};
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+        if (ms < ordered[i].milliseconds) continue;
+        out += std::to_string(ms / ordered[i].milliseconds);
+        out += ordered[i].suffix;
+        if (i + 1 < ordered.size()) {
+            const auto rest = (ms % ordered[i].milliseconds) / ordered[i + 1].milliseconds;
+            if (rest > 0) {
+                out += std::to_string(rest);
+                out += ordered[i + 1].suffix;
+            }
+        }
+        break;
+    }
+    return out;
+}
+
 std::string format_duration(duration value) {
     std::int64_t ms = value.count();
     if (ms == 0) return "0s";

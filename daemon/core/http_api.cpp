@@ -169,8 +169,15 @@ http_response http_api::status_page() const {
     status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
     for (const auto& entry : daemon_.databases())
         view.databases.push_back({entry.name, entry.up, entry.error});
-    for (const auto& [name, task] : daemon_.tasks())
-        view.checks.push_back(check_to_json(*task, daemon_.alerts().book(), false));
+    const auto now = system_clock::now();
+    for (const auto& [name, task] : daemon_.tasks()) {
+        auto check = check_to_json(*task, daemon_.alerts().book(), false);
+        // The page says how long the oldest offender has been wrong, as of now.
+        if (const auto* ledger = daemon_.alerts().book().ledger(task->instance()))
+            if (const auto oldest = ledger->oldest_first_seen())
+                check["offenders"]["oldest_age"] = format_age(std::chrono::duration_cast<duration>(now - *oldest));
+        view.checks.push_back(std::move(check));
+    }
     return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
 }
 

@@ -39,6 +39,14 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& b
         {"error", nullptr},
         {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
     };
+    if (const auto* ledger = book.ledger(task.instance())) {
+        const auto oldest = ledger->oldest_first_seen();
+        out["offenders"] = {{"tracked", ledger->offenders().size()},
+                            {"new", ledger->new_count()},
+                            {"truncated", ledger->truncated()},
+                            {"oldest_first_seen", oldest ? nlohmann::ordered_json(format_rfc3339(*oldest))
+                                                         : nlohmann::ordered_json(nullptr)}};
+    }
     if (status.last) {
         out["last_run"] = format_rfc3339(status.last->started);
         out["duration_seconds"] = status.last->duration_seconds;

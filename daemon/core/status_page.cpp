@@ -34,13 +34,23 @@ std::string time_cell(const nlohmann::ordered_json& value) {
     return fmt::format("<time datetime=\"{}\">{}</time>", html_escape(full), html_escape(shown));
 }
 
+/// "2 new · oldest since 3d4h" under a check that has offenders.
+std::string offenders_line(const nlohmann::ordered_json& check) {
+    const auto it = check.find("offenders");
+    if (it == check.end() || !it->is_object() || it->value("tracked", 0) == 0) return "";
+    std::string line = fmt::format("{} new", it->value("new", 0));
+    if (it->contains("oldest_age") && (*it)["oldest_age"].is_string())
+        line += " &middot; oldest since " + html_escape((*it)["oldest_age"].get<std::string>());
+    return "<div class=\"offenders\">" + line + "</div>";
+}
+
 std::string check_row(const nlohmann::ordered_json& check) {
     const auto name = check["name"].get<std::string>();
     const auto state = check["state"].get<std::string>();
     // Check names match [a-z0-9_]+ (config rule), so the name is a safe path segment as is.
     return fmt::format(
         "<tr class=\"check {state}\" data-check=\"{name}\" data-state=\"{state}\">"
-        "<td class=\"name\">{name} <a class=\"json\" href=\"/api/v1/checks/{name}\">JSON</a></td>"
+        "<td class=\"name\">{name} <a class=\"json\" href=\"/api/v1/checks/{name}\">JSON</a>{offenders}</td>"
         "<td><span class=\"badge {state}\">{state}</span></td>"
         "<td class=\"value\">{value}</td><td>{condition}</td><td>{module}</td><td>{database}</td>"
         "<td>{last_run}</td><td>{last_success}</td><td class=\"error\">{error}</td></tr>\n",
@@ -48,7 +58,7 @@ std::string check_row(const nlohmann::ordered_json& check) {
         fmt::arg("value", text_or(check["value"], "&ndash;")), fmt::arg("condition", text_or(check["condition"], "")),
         fmt::arg("module", text_or(check["module"], "")), fmt::arg("database", text_or(check["database"], "")),
         fmt::arg("last_run", time_cell(check["last_run"])), fmt::arg("last_success", time_cell(check["last_success"])),
-        fmt::arg("error", text_or(check["error"], "")));
+        fmt::arg("error", text_or(check["error"], "")), fmt::arg("offenders", offenders_line(check)));
 }
 
 }  // namespace
@@ -90,7 +100,7 @@ h1{{margin:0 0 .2em}} h2{{font-size:1.1em;margin:1.2em 0 .4em}}
 table{{border-collapse:collapse;width:100%}} ul{{list-style:none;padding:0;margin:0}} li{{margin:.2em 0}}
 td,th{{white-space:nowrap;padding:.35em .7em;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}}
 th{{background:#f7fafc;font-weight:600}} td.value{{font-variant-numeric:tabular-nums;text-align:right}}
-td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}} a.json{{font-size:.8em;margin-left:.4em}}
+td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}} a.json{{font-size:.8em;margin-left:.4em}} .offenders{{font-size:.85em;color:#4a5568}}
 .badge{{display:inline-block;padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}}
 .badge.ok{{background:#1f7a3a}} .badge.pending{{background:#b7791f}}
 .badge.firing{{background:#c53030}} .badge.error{{background:#6b46c1}}

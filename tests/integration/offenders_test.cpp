@@ -108,6 +108,7 @@ TEST_CASE("offenders: new, persisting and cleared across runs, a failed run, a r
     CHECK(detail["samples"][0]["new"] == true);
     CHECK(detail["samples"][0]["first_seen"].get<std::string>().ends_with("Z"));
     const auto first_seen = first_seen_of(page);
+    CHECK(http_get(w.port(), "/").body.find("<div class=\"offenders\">3 new &middot; oldest since ") != std::string::npos);
 
     // A new short requirement: exactly it is new; the others persist with their first_seen.
     sqlite_exec(w.db_path, "INSERT INTO event_skill_requirements (id, event_id, skill_name, needed_workers) "

@@ -33,3 +33,16 @@ TEST_CASE("durations format the way Prometheus prints them", "[duration]") {
     CHECK(format_duration(duration(90500)) == "1m30s500ms");
     for (const char* text : {"5m", "1h30m", "2d3h", "45s", "1w"}) CHECK(format_duration(*parse_duration(text)) == text);
 }
+
+TEST_CASE("ages for people: the largest unit and the next smaller one", "[duration]") {
+    using namespace std::chrono_literals;
+    using invariantd::duration;
+    using invariantd::format_age;
+    CHECK(format_age(duration(0)) == "0s");
+    CHECK(format_age(std::chrono::duration_cast<duration>(76h + 5min)) == "3d4h");
+    CHECK(format_age(std::chrono::duration_cast<duration>(72h + 30s)) == "3d");
+    CHECK(format_age(std::chrono::duration_cast<duration>(5min + 12s + 300ms)) == "5m12s");
+    CHECK(format_age(std::chrono::duration_cast<duration>(45s)) == "45s");
+    CHECK(format_age(duration(250)) == "250ms");
+    CHECK(format_age(std::chrono::duration_cast<duration>(-90s)) == "-1m30s");
+}

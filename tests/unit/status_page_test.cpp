@@ -41,6 +41,18 @@ TEST_CASE("status page: worst state first, counts of the states present, databas
     CHECK(render_status_page(view).find("badge firing") == std::string::npos);
 }
 
+TEST_CASE("status page: a check with offenders says how many are new and since when the oldest", "[status_page]") {
+    status_page_view view{"0.1.0", "2026-11-22T15:03:00Z", {}, {}};
+    auto with = check("shifts", "firing");
+    with["offenders"] = {{"tracked", 3}, {"new", 1}, {"oldest_age", "3d4h"}};
+    auto without = check("quiet", "ok");
+    without["offenders"] = {{"tracked", 0}, {"new", 0}};
+    view.checks = {with, without, check("never_ran", "ok")};
+    const auto page = render_status_page(view);
+    CHECK(page.find("<div class=\"offenders\">1 new &middot; oldest since 3d4h</div>") != std::string::npos);
+    CHECK(page.find("class=\"offenders\"") == page.rfind("class=\"offenders\""));  // only the check with offenders
+}
+
 TEST_CASE("status page: every printed field is escaped", "[status_page]") {
     auto hostile = check("x", "error");
     hostile["error"] = "no such table: <script>alert('x')</script> & \"more\"";
