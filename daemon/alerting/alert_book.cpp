@@ -1,5 +1,7 @@
 #include "daemon/alerting/alert_book.hpp"
 
+#include <algorithm>
+
 #include "daemon/alerting/summary_template.hpp"
 #include "daemon/common/time_format.hpp"
 
@@ -38,6 +40,28 @@ void advance_value_state(alert_record& record, bool condition_holds, system_cloc
     }
     if (record.state == alert_state::pending && at - *record.active_since >= for_duration)
         record.state = alert_state::firing;
+}
+
+/// The offenders object of a value event, and its samples reordered new offenders first.
+void describe_offenders(alert_event& event, const offender_ledger& ledger, const offender_summary& summary,
+                        std::size_t max_keys) {
+    nlohmann::ordered_json new_keys = nlohmann::ordered_json::array();
+    for (const auto& entry : ledger.offenders())
+        if (entry.is_new && new_keys.size() < max_keys) new_keys.push_back(entry.key);
+    const auto oldest = ledger.oldest_first_seen();
+    event.offenders = {{"new", summary.new_count},
+                       {"persisting", summary.persisting},
+                       {"cleared", summary.cleared},
+                       {"oldest_first_seen", oldest ? nlohmann::ordered_json(format_rfc3339(*oldest))
+                                                    : nlohmann::ordered_json(nullptr)},
+                       {"new_keys", std::move(new_keys)}};
+    auto is_new = [&](const nlohmann::ordered_json& sample) {
+        const auto key = sample.find("key");
+        if (key == sample.end() || !key->is_string()) return false;
+        const auto* entry = ledger.find(key->get<std::string>());
+        return entry != nullptr && entry->is_new;
+    };
+    std::stable_partition(event.samples.begin(), event.samples.end(), is_new);
 }
 
 }  // namespace
@@ -160,16 +184,27 @@ book_update alert_book::observe(const config::check_config& check, const check_i
             advance_value_state(record, run.outcome == run_outcome::violation, run.started,
                                 check.alert.for_duration);
         bool dirty = record.state != before_state || record.active_since != before_since;
-        const auto action =
-            next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
+        auto action = next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
+        const auto* offenders = ledger(instance);
+        // notify_on_new: a firing alert whose run found new offenders pages again at once.
+        if (action == alert_action::none && check.alert.notify_on_new && ran && before_state == alert_state::firing &&
+            record.state == alert_state::firing && offenders != nullptr && offenders->new_count() > 0)
+            action = alert_action::trigger;
         if (action != alert_action::none && run.last_good) {
-            const auto notify =
-                action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
             const auto since = notify == notify_action::resolve ? before_since : record.active_since;
-            queue(record,
-                  make_value_event(check, instance, *run.last_good, notify,
-                                   since ? format_rfc3339(*since) : stamp, stamp),
-                  receivers, now, update);
+            offender_summary summary;
+            if (offenders != nullptr) {
+                summary.new_count = ran ? offenders->new_count() : 0;
+                summary.persisting = offenders->offenders().size() - offenders->new_count();
+                summary.cleared = update.offenders_cleared;
+                if (const auto oldest = offenders->oldest_first_seen())
+                    summary.oldest_age = std::chrono::duration_cast<duration>(now - *oldest);
+            }
+            auto event = make_value_event(check, instance, *run.last_good, notify,
+                                          since ? format_rfc3339(*since) : stamp, stamp, summary);
+            if (offenders != nullptr) describe_offenders(event, *offenders, summary, check.max_samples);
+            queue(record, std::move(event), receivers, now, update);
             dirty = true;
         }
         if (dirty) changed(record, update);

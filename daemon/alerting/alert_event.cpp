@@ -24,6 +24,7 @@ nlohmann::ordered_json to_json(const alert_event& event) {
             {"database", event.database},   {"module", event.module},         {"runbook_url", event.runbook_url},
             {"condition", event.condition}, {"value", event.value},           {"threshold", event.threshold},
             {"details", event.details},     {"breakdown", event.breakdown},   {"samples", event.samples},
+            {"offenders", event.offenders},
             {"error", event.error},         {"starts_at", event.starts_at},   {"ends_at", event.ends_at},
             {"timestamp", event.timestamp}};
 }
@@ -53,6 +54,7 @@ alert_event event_from_json(const nlohmann::json& json) {
     any("details", event.details);
     any("breakdown", event.breakdown);
     any("samples", event.samples);
+    any("offenders", event.offenders);
     text("error", event.error);
     text("starts_at", event.starts_at);
     text("ends_at", event.ends_at);
@@ -88,9 +90,9 @@ alert_event base_event(const config::check_config& check, const check_instance& 
 
 alert_event make_value_event(const config::check_config& check, const check_instance& instance,
                              const checks::module_output& output, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp) {
+                             const std::string& timestamp, const offender_summary& offenders) {
     auto event = base_event(check, instance, alert_kind::value, action, starts_at, timestamp);
-    event.summary = render_summary(check, output);
+    event.summary = render_summary(check, output, offenders);
     if (check.alert.when) {
         event.condition = check.alert.when->to_string();
         event.threshold = json_number(check.alert.when->threshold);

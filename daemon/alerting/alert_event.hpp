@@ -8,6 +8,7 @@
 
 #include "checks/result.hpp"
 #include "daemon/common/check_instance.hpp"
+#include "daemon/alerting/summary_template.hpp"
 #include "daemon/config/config.hpp"
 
 namespace invariantd {
@@ -37,7 +38,9 @@ struct alert_event {
     nlohmann::ordered_json threshold = nullptr;                  ///< number, null for error alerts
     nlohmann::ordered_json details = nlohmann::ordered_json::object();
     nlohmann::ordered_json breakdown = nlohmann::ordered_json::object();  ///< group → value
-    nlohmann::ordered_json samples = nlohmann::ordered_json::array();
+    nlohmann::ordered_json samples = nlohmann::ordered_json::array();  ///< new offenders first
+    /// {new, persisting, cleared, oldest_first_seen, new_keys}; null for error alerts.
+    nlohmann::ordered_json offenders = nullptr;
     std::string error;      ///< error alerts: why the check cannot run (secret-free)
     std::string starts_at;  ///< RFC 3339: when the condition (or the failures) began
     std::string ends_at;    ///< RFC 3339, resolve only
@@ -58,7 +61,7 @@ std::string dedup_key_for(const check_instance& instance, alert_kind kind);
 /// The trigger or resolve of an instance's value alert, from the output it is about.
 alert_event make_value_event(const config::check_config& check, const check_instance& instance,
                              const checks::module_output& output, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp);
+                             const std::string& timestamp, const offender_summary& offenders = {});
 /// The trigger or resolve of `<instance>:error`; `error` is the last failure's message.
 alert_event make_error_event(const config::check_config& check, const check_instance& instance, const std::string& error,
                              std::size_t failures, notify_action action, const std::string& starts_at,

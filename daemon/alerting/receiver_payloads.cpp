@@ -23,6 +23,7 @@ nlohmann::ordered_json custom_details(const alert_event& event) {
                                {"details", event.details},
                                {"breakdown", event.breakdown},
                                {"samples", event.samples}};
+    if (!event.offenders.is_null()) out["offenders"] = event.offenders;
     if (!event.error.empty()) out["error"] = event.error;
     return out;
 }
@@ -41,6 +42,9 @@ nlohmann::ordered_json alert_annotations(const alert_event& event) {
     if (!event.runbook_url.empty()) out["runbook_url"] = event.runbook_url;
     if (!event.value.is_null()) out["value"] = dump(event.value);
     if (!event.error.empty()) out["error"] = event.error;
+    if (event.offenders.is_object())
+        for (const char* state : {"new", "persisting", "cleared"})
+            out[std::string("offenders_") + state] = dump(event.offenders.value(state, nlohmann::ordered_json(0)));
     return out;
 }
 

@@ -6,8 +6,12 @@ namespace invariantd {
 namespace {
 
 std::string value_of(std::string_view name, const config::check_config& check, const checks::module_output& output,
-                     bool& known) {
+                     const offender_summary& offenders, bool& known) {
     known = true;
+    if (name == "offenders.new") return std::to_string(offenders.new_count);
+    if (name == "offenders.persisting") return std::to_string(offenders.persisting);
+    if (name == "offenders.cleared") return std::to_string(offenders.cleared);
+    if (name == "offenders.oldest_age") return format_age(offenders.oldest_age.value_or(duration(0)));
     if (name == "value") return config::format_number(output.value);
     if (name == "threshold") return check.alert.when ? config::format_number(check.alert.when->threshold) : "";
     if (name == "check") return check.name;
@@ -32,7 +36,8 @@ std::string_view trim(std::string_view text) {
 
 }  // namespace
 
-std::string render_summary(const config::check_config& check, const checks::module_output& output) {
+std::string render_summary(const config::check_config& check, const checks::module_output& output,
+                           const offender_summary& offenders) {
     std::string text;
     if (check.alert.summary.empty()) {
         text = fmt::format("{}: value {}{} on {}", check.name, config::format_number(output.value),
@@ -54,7 +59,7 @@ std::string render_summary(const config::check_config& check, const checks::modu
             text += pattern.substr(pos, open - pos);
             bool known = false;
             const std::string replacement =
-                value_of(trim(std::string_view(pattern).substr(open + 2, close - open - 2)), check, output, known);
+                value_of(trim(std::string_view(pattern).substr(open + 2, close - open - 2)), check, output, offenders, known);
             text += known ? replacement : pattern.substr(open, close + 2 - open);
             pos = close + 2;
         }

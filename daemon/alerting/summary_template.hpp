@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 
 #include "checks/result.hpp"
@@ -15,7 +16,17 @@ inline constexpr std::size_t max_summary_length = 1024;
 /// the page instead of silently vanishing. Without a configured summary the text is
 /// "<check>: value <v> (alert when <condition>) on <database>". At most max_summary_length
 /// bytes, cut on a UTF-8 character boundary with "…".
-std::string render_summary(const config::check_config& check, const checks::module_output& output);
+/// The offender figures `{{offenders.new}}`, `{{offenders.persisting}}`, `{{offenders.cleared}}`
+/// and `{{offenders.oldest_age}}` render (zeros for a check without offenders).
+struct offender_summary {
+    std::size_t new_count = 0;
+    std::size_t persisting = 0;
+    std::size_t cleared = 0;
+    std::optional<duration> oldest_age;
+};
+
+std::string render_summary(const config::check_config& check, const checks::module_output& output,
+                           const offender_summary& offenders = {});
 
 /// `text` cut to max_summary_length bytes on a UTF-8 character boundary, ending in "…" when cut.
 std::string cut_summary(std::string text);

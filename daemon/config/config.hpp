@@ -74,6 +74,8 @@ struct alert_config {
     std::vector<std::string> receivers;
     std::string summary;
     std::string runbook_url;
+    /// While firing, a run that finds new offenders sends the trigger again at once.
+    bool notify_on_new = false;
     bool operator==(const alert_config&) const = default;
 };
 

@@ -427,6 +427,10 @@ const std::vector<field<alert_config>>& alert_fields() {
          }},
         text_field("summary", "alert.summary", &alert_config::summary),
         text_field("runbook_url", "alert.runbook_url", &alert_config::runbook_url),
+        {"notify_on_new",
+         [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
+             if (auto value = r.one_of(node, "alert.notify_on_new", {"true", "false"})) alert.notify_on_new = *value == "true";
+         }},
     };
     return fields;
 }

@@ -521,3 +521,31 @@ TEST_CASE("a state_dir that cannot be created is a start-up error naming the pat
     CHECK(result.exit_code == 70);
     CHECK((result.out + result.err).find((w.dir.path() / "blocker" / "state").string()) != std::string::npos);
 }
+
+TEST_CASE("notify_on_new: a firing alert pages again when a run finds a new offender, naming it first",
+          "[alerts][offenders]") {
+    test_receiver hook;
+    alert_world w;
+    w.write_config(shift_check("hook", "      notify_on_new: true\n"),
+                   "  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n");
+    w.start();
+    REQUIRE(hook.wait_for(1));
+    auto first = hook.requests().at(0).json()["invariantd"];
+    CHECK(first["offenders"]["new"] == 3);
+    CHECK(first["samples"][0].contains("key"));
+
+    w.run_check("shift_coverage");  // the same offenders: nothing new, nothing sent
+    CHECK(hook.count() == 1);
+
+    sqlite_exec(w.db_path, "INSERT INTO event_skill_requirements (id, event_id, skill_name, needed_workers) "
+                           "VALUES (1100, 221, 'Barback', 1);");
+    w.run_check("shift_coverage");
+    REQUIRE(hook.wait_for(2));
+    const auto second = hook.requests().at(1).json();
+    CHECK(second["status"] == "firing");
+    CHECK(second["invariantd"]["offenders"]["new"] == 1);
+    CHECK(second["invariantd"]["offenders"]["persisting"] == 3);
+    CHECK(second["invariantd"]["offenders"]["new_keys"] == nlohmann::json::array({"1100"}));
+    CHECK(second["invariantd"]["samples"][0]["key"] == "1100");
+    CHECK(second["invariantd"]["samples"][0]["role"] == "Barback");
+}

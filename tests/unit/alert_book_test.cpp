@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/alerting/alert_book.hpp"
+#include "daemon/alerting/receiver_payloads.hpp"
 
 using namespace invariantd;
 using namespace std::chrono_literals;
@@ -245,4 +246,52 @@ TEST_CASE("alert book: restart cases continue from stored records", "[alerting][
         CHECK(record.last_event->action == notify_action::trigger);
         CHECK(record.last_event->summary == "6 shifts");
     }
+}
+
+TEST_CASE("alert book: notify_on_new pages again for new offenders; events carry the offenders, new first",
+          "[alerting][book][offenders]") {
+    auto check = shift_check();
+    check.alert.notify_on_new = true;
+    check.alert.summary =
+        "{{offenders.new}} new, {{offenders.persisting}} persisting, {{offenders.cleared}} cleared, oldest {{offenders.oldest_age}}";
+    auto with = [](std::vector<std::string> keys) {
+        auto out = output(static_cast<double>(keys.size()));
+        out.offenders = keys;
+        for (const auto& key : keys) out.samples.push_back({{"key", key}});
+        return out;
+    };
+    alert_book book;
+    auto first = with({"1004", "1005"});
+    auto update = book.observe(check, shifts, {violation, t0, &first, "", 0}, t0);
+    REQUIRE(update.notifications.size() == 1);
+    CHECK(update.notifications[0].event.offenders["new"] == 2);
+    CHECK(update.notifications[0].event.offenders["new_keys"] == nlohmann::ordered_json::array({"1004", "1005"}));
+
+    // The same offenders a minute later: nothing (repeat_interval is 4h).
+    update = book.observe(check, shifts, {violation, t0 + 1min, &first, "", 0}, t0 + 1min);
+    CHECK(update.notifications.empty());
+
+    // One new offender, and 1004 fixed: the trigger goes again at once, the new one first.
+    auto second = with({"1005", "1100"});
+    update = book.observe(check, shifts, {violation, t0 + 2min, &second, "", 0}, t0 + 2min);
+    REQUIRE(update.notifications.size() == 1);
+    const auto& event = update.notifications[0].event;
+    CHECK(event.action == notify_action::trigger);
+    CHECK(event.offenders["new"] == 1);
+    CHECK(event.offenders["persisting"] == 1);
+    CHECK(event.offenders["cleared"] == 1);
+    CHECK(event.offenders["new_keys"] == nlohmann::ordered_json::array({"1100"}));
+    CHECK(event.offenders["oldest_first_seen"] == "2027-01-15T08:00:00.000Z");
+    CHECK(event.samples[0]["key"] == "1100");
+    CHECK(event.summary == "1 new, 1 persisting, 1 cleared, oldest 2m");
+    const auto annotations = nlohmann::json::parse(alertmanager_body(event))[0]["annotations"];
+    CHECK(annotations["offenders_new"] == "1");
+    CHECK(annotations["offenders_persisting"] == "1");
+    CHECK(annotations["offenders_cleared"] == "1");
+
+    // Without notify_on_new a new offender waits for repeat_interval.
+    check.alert.notify_on_new = false;
+    auto third = with({"1005", "1100", "1200"});
+    update = book.observe(check, shifts, {violation, t0 + 3min, &third, "", 0}, t0 + 3min);
+    CHECK(update.notifications.empty());
 }
