@@ -2,6 +2,7 @@
 
 #include "checks/module_support.hpp"
 #include "checks/modules.hpp"
+#include "daemon/common/duration.hpp"
 
 namespace invariantd::checks {
 
@@ -12,6 +13,7 @@ class backlog final : public basic_module {
 public:
     backlog();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -74,6 +76,13 @@ asio::awaitable<module_output> backlog::run(const check_context& context) const 
         }
     }
     co_return output;
+}
+
+std::string backlog::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    (void)args;
+    const double age = sample.value("age_seconds", 0.0);
+    return fmt::format("row {} pending for {}", field_text(sample.value("id", nlohmann::ordered_json())),
+                       format_age(duration(static_cast<std::int64_t>(age * 1000))));
 }
 
 const check_module& backlog_module() {

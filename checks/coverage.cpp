@@ -12,6 +12,7 @@ class coverage final : public basic_module {
 public:
     coverage();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -74,6 +75,12 @@ asio::awaitable<module_output> coverage::run(const check_context& context) const
         }
     }
     co_return output;
+}
+
+std::string coverage::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    return fmt::format("row {} ({} {}) has no {}", field_text(sample.value("id", nlohmann::ordered_json())),
+                       args.text("time_column"), field_text(sample.value(args.text("time_column"), nlohmann::ordered_json())),
+                       args.text("column"));
 }
 
 const check_module& coverage_module() {

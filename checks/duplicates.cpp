@@ -15,6 +15,7 @@ class duplicates final : public basic_module {
 public:
     duplicates();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -107,6 +108,17 @@ asio::awaitable<module_output> duplicates::run(const check_context& context) con
         take_offenders(output, keys, 0, context);
     }
     co_return output;
+}
+
+std::string duplicates::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    std::string line;
+    for (const auto& column : args.names("key")) {
+        if (!line.empty()) line += ", ";
+        line += column + "=" + field_text(sample.value(column, nlohmann::ordered_json()));
+    }
+    std::string ids;
+    for (const auto& id : sample.value("ids", nlohmann::ordered_json::array())) ids += (ids.empty() ? "" : ", ") + field_text(id);
+    return fmt::format("{}: {} rows (ids {})", line, field_text(sample.value("count", nlohmann::ordered_json())), ids);
 }
 
 const check_module& duplicates_module() {

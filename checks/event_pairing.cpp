@@ -3,6 +3,8 @@
 #include "checks/module_support.hpp"
 #include "checks/modules.hpp"
 
+#include <algorithm>
+
 namespace invariantd::checks {
 
 namespace {
@@ -14,6 +16,7 @@ public:
     void validate(const module_args& args, db::driver_kind driver, const YAML::Mark& where,
                   const problem_reporter& report) const override;
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -135,6 +138,14 @@ asio::awaitable<module_output> event_pairing::run(const check_context& context) 
         take_offenders(output, numbers, 0, context);
     }
     co_return output;
+}
+
+std::string event_pairing::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    (void)args;
+    std::string problem = field_text(sample.value("problem", nlohmann::ordered_json()));
+    std::replace(problem.begin(), problem.end(), '_', ' ');
+    return fmt::format("Event {} {}: {}", field_text(sample.value("event_number", nlohmann::ordered_json())),
+                       field_text(sample.value("core_name", nlohmann::ordered_json())), problem);
 }
 
 const check_module& event_pairing_module() {

@@ -37,6 +37,9 @@ public:
     virtual void validate(const module_args& /*args*/, db::driver_kind /*driver*/,
                           const YAML::Mark& /*where*/, const problem_reporter& /*report*/) const {}
     virtual asio::awaitable<module_output> run(const check_context& context) const = 0;
+    /// One line a person reads for one of this module's samples ("Event 221 Downtown Concert
+    /// After-Party — Bartender 1/3 (2 missing)"). The default lists the fields as name=value.
+    virtual std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const;
     /// Whether a run of these parameters names its offenders (sql's scalar mode does not).
     virtual bool names_offenders(const module_args& /*args*/) const { return true; }
 };

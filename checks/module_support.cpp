@@ -107,4 +107,25 @@ void normalise_sample_keys(nlohmann::ordered_json& samples) {
     }
 }
 
+std::string field_text(const nlohmann::ordered_json& value) {
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_null()) return "NULL";
+    if (value.is_number_float()) {
+        const double number = value.get<double>();
+        if (number == static_cast<double>(static_cast<std::int64_t>(number))) return std::to_string(static_cast<std::int64_t>(number));
+        return fmt::format("{}", number);
+    }
+    return value.dump();
+}
+
+std::string check_module::sample_line(const nlohmann::ordered_json& sample, const module_args&) const {
+    std::string line;
+    for (const auto& [name, value] : sample.items()) {
+        if (name == "key") continue;
+        if (!line.empty()) line += ", ";
+        line += name + "=" + field_text(value);
+    }
+    return line;
+}
+
 }  // namespace invariantd::checks

@@ -32,6 +32,9 @@ std::string offender_limit(const check_context& context);
 /// max_tracked of them; truncated when the statement returned more.
 void take_offenders(module_output& output, const db::rowset& rows, std::size_t column, const check_context& context);
 
+/// A sample field as a person reads it: text as is, integral numbers without ".0", NULL as "NULL".
+std::string field_text(const nlohmann::ordered_json& value);
+
 /// Replaces each sample's "key" with its offender_key form (it must be text).
 void normalise_sample_keys(nlohmann::ordered_json& samples);
 

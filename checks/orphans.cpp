@@ -12,6 +12,7 @@ class orphans final : public basic_module {
 public:
     orphans();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -106,6 +107,14 @@ asio::awaitable<module_output> orphans::run(const check_context& context) const 
         take_offenders(output, found, 0, context);
     }
     co_return output;
+}
+
+std::string orphans::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    (void)args;
+    return fmt::format("{} row {} points at {}, which does not exist",
+                       field_text(sample.value("relation", nlohmann::ordered_json())),
+                       field_text(sample.value("id", nlohmann::ordered_json())),
+                       field_text(sample.value("value", nlohmann::ordered_json())));
 }
 
 const check_module& orphans_module() {

@@ -17,6 +17,7 @@ public:
     void validate(const module_args& args, db::driver_kind driver, const YAML::Mark& where,
                   const problem_reporter& report) const override;
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -138,6 +139,11 @@ asio::awaitable<module_output> schema::run(const check_context& context) const {
         output.offenders_truncated = true;
     }
     co_return output;
+}
+
+std::string schema::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    (void)args;
+    return "unmet: " + field_text(sample.value("expectation", nlohmann::ordered_json()));
 }
 
 const check_module& schema_module() {

@@ -12,6 +12,7 @@ class shift_coverage final : public basic_module {
 public:
     shift_coverage();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -143,6 +144,16 @@ asio::awaitable<module_output> shift_coverage::run(const check_context& context)
         take_offenders(output, keys, 0, context);
     }
     co_return output;
+}
+
+std::string shift_coverage::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    (void)args;
+    return fmt::format("Event {} {} \u2014 {} {}/{} ({} missing)", field_text(sample.value("event_id", nlohmann::ordered_json())),
+                       field_text(sample.value("title", nlohmann::ordered_json())),
+                       field_text(sample.value("role", nlohmann::ordered_json())),
+                       field_text(sample.value("actual", nlohmann::ordered_json())),
+                       field_text(sample.value("needed", nlohmann::ordered_json())),
+                       field_text(sample.value("missing", nlohmann::ordered_json())));
 }
 
 const check_module& shift_coverage_module() {

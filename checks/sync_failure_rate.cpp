@@ -12,6 +12,7 @@ class sync_failure_rate final : public basic_module {
 public:
     sync_failure_rate();
     asio::awaitable<module_output> run(const check_context& context) const override;
+    std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const override;
 };
 
 }  // namespace
@@ -116,6 +117,14 @@ asio::awaitable<module_output> sync_failure_rate::run(const check_context& conte
         }
     }
     co_return output;
+}
+
+std::string sync_failure_rate::sample_line(const nlohmann::ordered_json& sample, const module_args& args) const {
+    std::string line = fmt::format("sync {} failed at {}", field_text(sample.value("id", nlohmann::ordered_json())),
+                                   field_text(sample.value(args.text("time_column"), nlohmann::ordered_json())));
+    if (args.given("group_by") && sample.contains(args.text("group_by")))
+        line += " (" + field_text(sample[args.text("group_by")]) + ")";
+    return line;
 }
 
 const check_module& sync_failure_rate_module() {

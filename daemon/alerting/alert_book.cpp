@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "checks/registry.hpp"
 #include "daemon/alerting/summary_template.hpp"
 #include "daemon/common/time_format.hpp"
 
@@ -62,6 +63,23 @@ void describe_offenders(alert_event& event, const offender_ledger& ledger, const
         return entry != nullptr && entry->is_new;
     };
     std::stable_partition(event.samples.begin(), event.samples.end(), is_new);
+}
+
+/// The samples as lines a person reads (the module's rendering), each with how long its
+/// offender has been wrong.
+void render_sample_lines(alert_event& event, const config::check_config& check, const offender_ledger* ledger,
+                         system_clock::time_point now) {
+    const auto* module = checks::find_module(check.module);
+    if (module == nullptr) return;
+    const checks::module_args args(check.params);
+    for (const auto& sample : event.samples) {
+        std::string line = module->sample_line(sample, args);
+        const auto key = sample.find("key");
+        if (ledger != nullptr && key != sample.end() && key->is_string())
+            if (const auto* entry = ledger->find(key->get<std::string>()))
+                line += ", since " + format_age(std::chrono::duration_cast<duration>(now - entry->first_seen));
+        event.sample_lines.push_back(std::move(line));
+    }
 }
 
 }  // namespace
@@ -204,6 +222,7 @@ book_update alert_book::observe(const config::check_config& check, const check_i
             auto event = make_value_event(check, instance, *run.last_good, notify,
                                           since ? format_rfc3339(*since) : stamp, stamp, summary);
             if (offenders != nullptr) describe_offenders(event, *offenders, summary, check.max_samples);
+            render_sample_lines(event, check, offenders, now);
             queue(record, std::move(event), receivers, now, update);
             dirty = true;
         }

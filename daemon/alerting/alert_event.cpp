@@ -24,7 +24,7 @@ nlohmann::ordered_json to_json(const alert_event& event) {
             {"database", event.database},   {"module", event.module},         {"runbook_url", event.runbook_url},
             {"condition", event.condition}, {"value", event.value},           {"threshold", event.threshold},
             {"details", event.details},     {"breakdown", event.breakdown},   {"samples", event.samples},
-            {"offenders", event.offenders},
+            {"offenders", event.offenders},     {"sample_lines", event.sample_lines},
             {"error", event.error},         {"starts_at", event.starts_at},   {"ends_at", event.ends_at},
             {"timestamp", event.timestamp}};
 }
@@ -55,6 +55,8 @@ alert_event event_from_json(const nlohmann::json& json) {
     any("breakdown", event.breakdown);
     any("samples", event.samples);
     any("offenders", event.offenders);
+    any("sample_lines", event.sample_lines);
+    if (!event.sample_lines.is_array()) event.sample_lines = nlohmann::ordered_json::array();
     text("error", event.error);
     text("starts_at", event.starts_at);
     text("ends_at", event.ends_at);

@@ -41,6 +41,8 @@ struct alert_event {
     nlohmann::ordered_json samples = nlohmann::ordered_json::array();  ///< new offenders first
     /// {new, persisting, cleared, oldest_first_seen, new_keys}; null for error alerts.
     nlohmann::ordered_json offenders = nullptr;
+    /// Each sample as the module renders it for people, with ", since 3d4h" from the ledger.
+    nlohmann::ordered_json sample_lines = nlohmann::ordered_json::array();
     std::string error;      ///< error alerts: why the check cannot run (secret-free)
     std::string starts_at;  ///< RFC 3339: when the condition (or the failures) began
     std::string ends_at;    ///< RFC 3339, resolve only

@@ -24,6 +24,7 @@ nlohmann::ordered_json custom_details(const alert_event& event) {
                                {"breakdown", event.breakdown},
                                {"samples", event.samples}};
     if (!event.offenders.is_null()) out["offenders"] = event.offenders;
+    if (!event.sample_lines.empty()) out["sample_lines"] = event.sample_lines;
     if (!event.error.empty()) out["error"] = event.error;
     return out;
 }
@@ -139,7 +140,16 @@ std::string slack_body(const alert_event& event) {
                            : fmt::format(":rotating_light: *[FIRING {}]* `{}` — {}", event.severity, event.alert_name,
                                          event.summary);
     if (!event.runbook_url.empty()) text += fmt::format("\n<{}|Runbook>", event.runbook_url);
-    if (!event.resolve() && event.samples.is_array() && !event.samples.empty()) {
+    if (!event.resolve() && !event.sample_lines.empty()) {
+        // The top rows as lines a person reads, as each module renders them.
+        constexpr std::size_t shown = 5;
+        std::size_t count = 0;
+        for (const auto& line : event.sample_lines) {
+            if (count++ == shown) break;
+            text += "\n\u2022 " + line.get<std::string>();
+        }
+        if (event.sample_lines.size() > shown) text += fmt::format("\n…and {} more", event.sample_lines.size() - shown);
+    } else if (!event.resolve() && event.samples.is_array() && !event.samples.empty()) {
         // The top rows as evidence; a long list belongs in the API, not in a chat line.
         constexpr std::size_t shown = 5;
         text += "\n```";

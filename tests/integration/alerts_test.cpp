@@ -224,7 +224,8 @@ TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve", 
     const auto text = slack.requests().at(0).json()["text"].get<std::string>();
     CHECK(text.find("FIRING") != std::string::npos);
     CHECK(text.find("6 shifts missing across 2 events") != std::string::npos);
-    CHECK(text.find("\"event_id\":221") != std::string::npos);
+    // The evidence as lines a person reads (README "Offenders"), no longer raw JSON.
+    CHECK(text.find("Event 221 Downtown Concert After-Party") != std::string::npos);
 
     // Heal the data: resolve everywhere, Alertmanager with endsAt, re-posted for a while.
     sqlite_exec(w.db_path, backfill_000);
@@ -548,4 +549,15 @@ TEST_CASE("notify_on_new: a firing alert pages again when a run finds a new offe
     CHECK(second["invariantd"]["offenders"]["new_keys"] == nlohmann::json::array({"1100"}));
     CHECK(second["invariantd"]["samples"][0]["key"] == "1100");
     CHECK(second["invariantd"]["samples"][0]["role"] == "Barback");
+}
+
+TEST_CASE("slack: the samples are lines a person reads, with how long each has been wrong", "[alerts][slack][offenders]") {
+    test_receiver slack;
+    alert_world w;
+    w.write_config(shift_check("chat"), "  chat: { type: slack, url: \"" + slack.url("/services/x") + "\" }\n");
+    w.start();
+    REQUIRE(slack.wait_for(1));
+    const auto text = slack.requests().at(0).json()["text"].get<std::string>();
+    CHECK(text.find("Event 221 Downtown Concert After-Party \u2014 Bartender 1/3 (2 missing), since ") != std::string::npos);
+    CHECK(text.find('{') == std::string::npos);
 }

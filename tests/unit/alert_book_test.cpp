@@ -289,6 +289,12 @@ TEST_CASE("alert book: notify_on_new pages again for new offenders; events carry
     CHECK(annotations["offenders_persisting"] == "1");
     CHECK(annotations["offenders_cleared"] == "1");
 
+    // Each sample as a line a person reads, with how long its offender has been wrong.
+    REQUIRE(event.sample_lines.size() == 2);
+    CHECK(event.sample_lines[1].get<std::string>().rfind("Event ", 0) == 0);  // shift_coverage's rendering
+    CHECK(event.sample_lines[1].get<std::string>().ends_with(", since 2m"));  // 1005 first seen at t0
+    CHECK(event.sample_lines[0].get<std::string>().ends_with(", since 0s"));  // 1100 is new
+
     // Without notify_on_new a new offender waits for repeat_interval.
     check.alert.notify_on_new = false;
     auto third = with({"1005", "1100", "1200"});

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "checks/module_support.hpp"
+#include "checks/registry.hpp"
 
 using namespace invariantd;
 using namespace invariantd::checks;
@@ -31,4 +32,36 @@ TEST_CASE("JSON-array keys hold the values' text forms, NULL as null", "[offende
     CHECK(json_array_key({db::value(std::string("c1")), db::value(std::string("t9"))}) == R"(["c1","t9"])");
     CHECK(json_array_key({db::value(std::int64_t{5}), db::value(std::int64_t{3})}) == R"(["5","3"])");
     CHECK(json_array_key({db::value(nullptr), db::value(std::string("a\"b"))}) == R"([null,"a\"b"])");
+}
+
+TEST_CASE("each module renders its samples as lines a person reads", "[offenders][sample_lines]") {
+    const auto line = [](const char* module, const nlohmann::json& params, const nlohmann::ordered_json& sample) {
+        const auto* found = find_module(module);
+        REQUIRE(found != nullptr);
+        return found->sample_line(sample, module_args(params));
+    };
+    const auto defaults = [](const char* module) { return default_params(find_module(module)->parameters()); };
+    CHECK(line("shift_coverage", defaults("shift_coverage"),
+               {{"event_id", 221}, {"title", "Downtown Concert After-Party"}, {"role", "Bartender"}, {"needed", 3},
+                {"actual", 1}, {"missing", 2}, {"key", "1004"}}) ==
+          "Event 221 Downtown Concert After-Party \u2014 Bartender 1/3 (2 missing)");
+    CHECK(line("duplicates", defaults("duplicates"),
+               {{"crew_call_id", "cc-2"}, {"technician_id", "tech-2"}, {"count", 3}, {"ids", {3, 4, 5}}, {"key", "k"}}) ==
+          "crew_call_id=cc-2, technician_id=tech-2: 3 rows (ids 3, 4, 5)");
+    CHECK(line("orphans", defaults("orphans"), {{"relation", "racks.audit_session_id"}, {"id", 102}, {"value", 99}}) ==
+          "racks.audit_session_id row 102 points at 99, which does not exist");
+    CHECK(line("event_pairing", defaults("event_pairing"),
+               {{"event_number", "606999"}, {"core_name", "606999-CORE-Orphan"}, {"problem", "no_supervisor"}}) ==
+          "Event 606999 606999-CORE-Orphan: no supervisor");
+    CHECK(line("backlog", defaults("backlog"), {{"id", 4}, {"age_seconds", 1234.5}, {"key", "4"}}) ==
+          "row 4 pending for 20m34s");
+    CHECK(line("coverage", defaults("coverage"), {{"id", 1}, {"created_at", "2026-11-30 10:00:00"}, {"key", "1"}}) ==
+          "row 1 (created_at 2026-11-30 10:00:00) has no server_id");
+    CHECK(line("sync_failure_rate", defaults("sync_failure_rate"),
+               {{"id", 17}, {"created_at", "2026-11-30 10:00:00"}, {"department", "sound"}, {"key", "17"}}) ==
+          "sync 17 failed at 2026-11-30 10:00:00 (sound)");
+    CHECK(line("schema", defaults("schema"), {{"expectation", "rls_enabled:sales"}, {"met", false}}) ==
+          "unmet: rls_enabled:sales");
+    CHECK(line("sql", nlohmann::json{{"query", "select 1"}, {"mode", "rows"}}, {{"id", 2}, {"bar", nullptr}, {"key", "[\"2\"]"}}) ==
+          "id=2, bar=NULL");
 }
