@@ -66,13 +66,7 @@ asio::awaitable<module_output> coverage::run(const check_context& context) const
             context.dialect.text_key(id), wanted);
         const auto found = co_await context.session.query(rows_sql, row_values.take(), wanted);
         take_offenders(output, found, 0, context);
-        for (std::size_t i = 0; i < found.rows.size() && i < context.max_samples; ++i) {
-            const auto& row = found.rows[i];
-            nlohmann::ordered_json sample{{"id", to_json(row[1])}};
-            sample[args.text("time_column")] = to_json(row[2]);
-            sample["key"] = offender_key(db::to_string(row[0]));
-            output.samples.push_back(std::move(sample));
-        }
+        output.samples = keyed_samples(found, {args.text("time_column")}, context.max_samples);
     }
     co_return output;
 }

@@ -128,4 +128,17 @@ std::string check_module::sample_line(const nlohmann::ordered_json& sample, cons
     return line;
 }
 
+nlohmann::ordered_json keyed_samples(const db::rowset& rows, const std::vector<std::string>& fields,
+                                     std::size_t max_samples) {
+    nlohmann::ordered_json samples = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < rows.rows.size() && i < max_samples; ++i) {
+        const auto& row = rows.rows[i];
+        nlohmann::ordered_json sample{{"id", to_json(row.at(1))}};
+        for (std::size_t f = 0; f < fields.size(); ++f) sample[fields[f]] = to_json(row.at(2 + f));
+        sample["key"] = offender_key(db::to_string(row.at(0)));
+        samples.push_back(std::move(sample));
+    }
+    return samples;
+}
+
 }  // namespace invariantd::checks

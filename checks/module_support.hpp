@@ -35,6 +35,11 @@ void take_offenders(module_output& output, const db::rowset& rows, std::size_t c
 /// A sample field as a person reads it: text as is, integral numbers without ".0", NULL as "NULL".
 std::string field_text(const nlohmann::ordered_json& value);
 
+/// Samples from rows laid out as (key, id, fields...): {"id", each of `fields` by name, "key"},
+/// at most max_samples of them — the rows that are both the offenders and the evidence.
+nlohmann::ordered_json keyed_samples(const db::rowset& rows, const std::vector<std::string>& fields,
+                                     std::size_t max_samples);
+
 /// Replaces each sample's "key" with its offender_key form (it must be text).
 void normalise_sample_keys(nlohmann::ordered_json& samples);
 

@@ -107,14 +107,9 @@ asio::awaitable<module_output> sync_failure_rate::run(const check_context& conte
             args.text("failed_when"), dialect.epoch_of(time), dialect.text_key(id), wanted);
         const auto found = co_await context.session.query(sql, row_values.take(), wanted);
         take_offenders(output, found, 0, context);
-        for (std::size_t i = 0; i < found.rows.size() && i < context.max_samples; ++i) {
-            const auto& row = found.rows[i];
-            nlohmann::ordered_json sample{{"id", to_json(row[1])}};
-            sample[args.text("time_column")] = to_json(row[2]);
-            if (grouped) sample[args.text("group_by")] = to_json(row[3]);
-            sample["key"] = offender_key(db::to_string(row[0]));
-            output.samples.push_back(std::move(sample));
-        }
+        std::vector<std::string> fields{args.text("time_column")};
+        if (grouped) fields.push_back(args.text("group_by"));
+        output.samples = keyed_samples(found, fields, context.max_samples);
     }
     co_return output;
 }
