@@ -31,13 +31,8 @@ backlog::backlog()
                         .kind = param_kind::duration,
                         .default_value = 5 * 60 * 1000,
                         .help = "pending rows older than this are stuck"},
-                       {.name = "where",
-                        .kind = param_kind::sql,
-                        .help = "optional trusted SQL fragment limiting the rows"},
-                       {.name = "id_column",
-                        .kind = param_kind::identifier,
-                        .default_value = "id",
-                        .help = "the row's id: its offender key and sample id"},
+                       where_param(),
+                       id_column_param("the row's id: its offender key and sample id"),
                    }) {}
 
 asio::awaitable<module_output> backlog::run(const check_context& context) const {

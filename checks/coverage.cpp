@@ -31,13 +31,8 @@ coverage::coverage()
                         .kind = param_kind::duration,
                         .default_value = 24 * 3600 * 1000,
                         .help = "rows this recent count"},
-                       {.name = "where",
-                        .kind = param_kind::sql,
-                        .help = "optional trusted SQL fragment limiting the rows"},
-                       {.name = "id_column",
-                        .kind = param_kind::identifier,
-                        .default_value = "id",
-                        .help = "the row's id: its offender key and sample id"},
+                       where_param(),
+                       id_column_param("the row's id: its offender key and sample id"),
                    }) {}
 
 asio::awaitable<module_output> coverage::run(const check_context& context) const {

@@ -31,13 +31,8 @@ duplicates::duplicates()
                .kind = param_kind::identifiers,
                .default_value = nlohmann::json::array({"crew_call_id", "technician_id"}),
                .help = "columns that must be unique together"},
-              {.name = "id_column",
-               .kind = param_kind::identifier,
-               .default_value = "id",
-               .help = "row id listed in samples"},
-              {.name = "where",
-               .kind = param_kind::sql,
-               .help = "optional trusted SQL fragment limiting the rows"},
+              id_column_param("row id listed in samples"),
+              where_param(),
           }) {}
 
 asio::awaitable<module_output> duplicates::run(const check_context& context) const {

@@ -38,7 +38,6 @@ public:
     std::vector<module_args> objects(std::string_view name) const;
     /// The parameter as stored (JSON, durations in milliseconds).
     const nlohmann::json& json(std::string_view name) const;
-    const nlohmann::json& all() const { return *params_; }
 
 private:
     const nlohmann::json* params_;

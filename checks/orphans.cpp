@@ -39,10 +39,7 @@ orphans::orphans()
                           {.name = "parent", .kind = param_kind::identifier, .required = true},
                           {.name = "parent_column", .kind = param_kind::identifier, .default_value = "id"},
                           {.name = "null_is_orphan", .kind = param_kind::boolean, .default_value = false}}},
-              {.name = "id_column",
-               .kind = param_kind::identifier,
-               .default_value = "id",
-               .help = "child row id in samples"},
+              id_column_param("child row id in samples"),
           }) {}
 
 asio::awaitable<module_output> orphans::run(const check_context& context) const {

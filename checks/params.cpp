@@ -201,4 +201,12 @@ std::string describe(param_kind kind) {
     return "value";
 }
 
+param_spec where_param() {
+    return {.name = "where", .kind = param_kind::sql, .help = "optional trusted SQL fragment limiting the rows"};
+}
+
+param_spec id_column_param(std::string help) {
+    return {.name = "id_column", .kind = param_kind::identifier, .default_value = "id", .help = std::move(help)};
+}
+
 }  // namespace invariantd::checks

@@ -39,6 +39,11 @@ struct param_spec {
     std::vector<param_spec> fields;
 };
 
+/// The optional trusted `where` fragment several modules offer.
+param_spec where_param();
+/// The `id_column` parameter (default "id") that names a row; `help` says what it is used for.
+param_spec id_column_param(std::string help);
+
 /// Receives one validation problem at a YAML position.
 using problem_reporter = std::function<void(const YAML::Mark&, const std::string&)>;
 

@@ -45,10 +45,7 @@ sync_failure_rate::sync_failure_rate()
                         .kind = param_kind::integer,
                         .default_value = 10,
                         .help = "fewer syncs than this in the window: the alert condition counts as false"},
-                       {.name = "id_column",
-                        .kind = param_kind::identifier,
-                        .default_value = "id",
-                        .help = "the row's id: its offender key and sample id"},
+                       id_column_param("the row's id: its offender key and sample id"),
                    }) {}
 
 asio::awaitable<module_output> sync_failure_rate::run(const check_context& context) const {

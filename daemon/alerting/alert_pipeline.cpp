@@ -295,12 +295,6 @@ nlohmann::ordered_json alert_pipeline::queued_json(const std::string& dedup_key)
     return out;
 }
 
-std::size_t alert_pipeline::queued_total() const {
-    std::size_t total = 0;
-    for (const auto& [key, queue] : queues_) total += queue->items().size();
-    return total;
-}
-
 asio::awaitable<void> alert_pipeline::stop() {
     stopping_ = true;
     repost_timer_.cancel();

@@ -44,7 +44,6 @@ public:
     const alert_book& book() const { return book_; }
     /// The queued notifications of one dedup key, for /api/v1/alerts.
     nlohmann::ordered_json queued_json(const std::string& dedup_key) const;
-    std::size_t queued_total() const;
 
     /// Stops delivery and waits until every state change is committed (SIGTERM).
     asio::awaitable<void> stop();

@@ -47,11 +47,7 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
         std::deque<cleared_offender> cleared;
         for (auto& entry : stored.recently_cleared)
             cleared.push_back({std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
-        // Instances are stored by name: "<check>" or "<check>/<member>".
-        const auto slash = stored.instance.find('/');
-        const auto instance = slash == std::string::npos ? check_instance::of(stored.instance)
-                                                         : check_instance::of_member(stored.instance.substr(0, slash),
-                                                                                     stored.instance.substr(slash + 1));
+        const auto instance = check_instance::from_name(stored.instance);
         std::optional<system_clock::time_point> last_seen;
         if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
         loaded.ledgers.emplace(instance, offender_ledger::restore(std::move(stored.definition), std::move(offenders),

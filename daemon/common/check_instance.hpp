@@ -18,6 +18,12 @@ public:
         return check_instance(std::move(check), std::move(member));
     }
 
+    /// The instance a name() denotes: "<check>" or "<check>/<member>" (check names have no '/').
+    static check_instance from_name(const std::string& name) {
+        const auto slash = name.find('/');
+        return slash == std::string::npos ? of(name) : of_member(name.substr(0, slash), name.substr(slash + 1));
+    }
+
     const std::string& check() const { return check_; }
     const std::string& member() const { return member_; }
     /// `<check>` or `<check>/<member>`: the name in dedup keys, labels and URLs.

@@ -56,7 +56,7 @@ void daemon_app::start() {
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
-    for (auto recovered = alerts_.open(config_.state_dir); recovered > 0; --recovered) metrics_.count_state_recovered();
+    metrics_.count_state_recovered(alerts_.open(config_.state_dir));
     auto initial = config_;
     config_ = {};
     apply(std::move(initial));

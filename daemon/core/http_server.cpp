@@ -74,7 +74,6 @@ bool http_server::evict_one() {
     }
     if (victim == connections_.end()) return false;
     victim->evicted = true;
-    ++evicted_;
     boost::system::error_code ec;
     victim->stream->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     victim->stream->socket().close(ec);  // its pending read completes with operation_aborted

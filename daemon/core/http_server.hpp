@@ -51,8 +51,6 @@ public:
     /// Stops accepting; connections in progress finish their current request.
     void stop();
     std::size_t active_connections() const { return connections_.size(); }
-    /// Connections closed to make room for new ones since start.
-    std::uint64_t evicted_connections() const { return evicted_; }
 
 private:
     /// What the server knows of one open connection (owned by its serve() coroutine's list entry).
@@ -74,7 +72,6 @@ private:
     request_handler handler_;
     asio::ip::tcp::acceptor acceptor_;
     std::list<connection_slot> connections_;
-    std::uint64_t evicted_ = 0;
 };
 
 /// A response with `status`, `content_type` and `body`, HTTP/1.1.

@@ -48,8 +48,8 @@ public:
     /// `outcome` is sent, failed or dropped.
     void count_notification(const std::string& receiver, const char* outcome);
     void set_notification_queue_length(const std::string& receiver, std::size_t length);
-    /// A damaged state file was set aside and replaced at start-up.
-    void count_state_recovered() { state_recovered_.Increment(); }
+    /// Damaged state files set aside and replaced at start-up.
+    void count_state_recovered(std::size_t files) { state_recovered_.Increment(static_cast<double>(files)); }
 
     /// Prometheus text format 0.0.4 of every family plus the process_* metrics.
     std::string serialize() const;

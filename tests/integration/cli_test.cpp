@@ -111,6 +111,9 @@ TEST_CASE("once --baseline lets known offenders through and stops a change that 
     result = run_command({daemon_binary(), "once", "-c", path, "--baseline", wrong});
     CHECK(result.exit_code == 78);
     CHECK(result.err.find("baseline " + wrong + ": checks[0] ('violating') has no \"offenders\" list") != std::string::npos);
+    result = run_command({daemon_binary(), "once", "-c", path, "--baseline"});
+    CHECK(result.exit_code == 64);
+    CHECK(result.err.find("--baseline needs a value") != std::string::npos);
     const auto garbage = w.dir.write("garbage.json", "not json");
     result = run_command({daemon_binary(), "once", "-c", path, "--baseline", garbage});
     CHECK(result.exit_code == 78);

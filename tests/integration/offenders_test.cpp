@@ -134,6 +134,12 @@ TEST_CASE("offenders: new, persisting and cleared across runs, a failed run, a r
     CHECK(rest["next"].is_null());
     CHECK(http_get(w.port(), "/api/v1/checks/shifts/offenders?limit=0").status == 400);
     CHECK(http_get(w.port(), "/api/v1/checks/shifts/offenders?state=old").status == 400);
+    auto bad = http_get(w.port(), "/api/v1/checks/shifts/offenders?limit=ten");
+    CHECK(bad.status == 400);
+    CHECK(bad.body.find("limit") != std::string::npos);
+    bad = http_get(w.port(), "/api/v1/checks/shifts/offenders?after=no-such-key");
+    CHECK(bad.status == 400);
+    CHECK(bad.body.find("'after'") != std::string::npos);
     CHECK(http_get(w.port(), "/api/v1/checks/nope/offenders").status == 404);
 
     // The backfill for 1004 (event 221 Bartender, 1 of 3): 1004 clears.

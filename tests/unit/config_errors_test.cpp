@@ -98,6 +98,8 @@ TEST_CASE("malformed configurations report every error with file, line and colum
          {"test.yaml:2:22: 'alert.severity' must be one of critical|error|warning|info, got 'urgent'"}},
         {"negative max_samples", "defaults:\n  max_samples: -1\n",
          {"test.yaml:2:16: 'max_samples' must be a whole number from 0 to 1000, got '-1'"}},
+        {"notify_on_new not a boolean", "defaults:\n  alert: { notify_on_new: maybe }\n",
+         {"test.yaml:2:27: 'alert.notify_on_new' must be one of true|false, got 'maybe'"}},
         {"max_tracked out of range", "defaults:\n  max_tracked: 0\n",
          {"test.yaml:2:16: 'max_tracked' must be a whole number from 1 to 100000, got '0'"}},
         {"max_tracked above the limit",
