@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark of the runbook modules on PostgreSQL at production-like scale (issue #4).
+# Benchmark of the runbook modules on PostgreSQL at production-like scale (issue #4), and of
+# the offender ledger (issue #12).
 #   ./tests/bench/modules_at_scale.sh [SCALE]     SCALE 1 = 1.02 M requirements / 3.02 M shifts /
 #                                                 5 M scans (above the issue's floor); 0.1 for a quick run
+#   ./tests/bench/modules_at_scale.sh --ledger-only      only the offender ledger part
 # For every module: the daemon's check duration (median of RUNS runs through
 # POST /api/v1/checks/NAME/run?wait=1) against the same statements hand-written in psql
 # (median total of RUNS runs), and the plan's index use. For shift_coverage also the
@@ -11,6 +13,8 @@ set -euo pipefail
 trap 'echo "modules_at_scale.sh: failed at line $LINENO" >&2' ERR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
+ledger_only=0
+if [ "${1:-}" = --ledger-only ]; then ledger_only=1; shift; fi
 scale=${1:-1}
 runs=${RUNS:-5}
 n() { awk -v s="$scale" -v x="$1" 'BEGIN {printf "%d", s * x}'; }
@@ -20,6 +24,7 @@ assignments=$(n 1000000); sales=$(n 2000000); syncs=$(n 500000)
 . tests/bench/common.sh
 psql_q() { psql "$INVARIANTD_TEST_PG_DSN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
+if [ "$ledger_only" = 0 ]; then
 echo "building worlds: $events events, $requirements requirements, ~$((requirements * 3)) shifts, $scans scans..." >&2
 psql_q <<SQL
 SET maintenance_work_mem = '256MB';
@@ -194,3 +199,7 @@ shift_coverage the runbook's way — one \`SELECT COUNT(*) FROM shifts WHERE eve
 per requirement: $per_query ms per query on a sample of $sample, × $watched watched requirements ≈ **$extrapolated s**
 per audit (one psql session, no Rails overhead), against the module's single pass above.
 REPORT
+stop_daemon
+fi
+
+. tests/bench/offender_ledger.sh
