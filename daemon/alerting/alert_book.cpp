@@ -29,12 +29,21 @@ alert_state state_from(const std::string& name) {
 
 /// The value alert's next state after a successful run (the former alert_tracker).
 void advance_value_state(alert_record& record, bool condition_holds, system_clock::time_point at,
-                         duration for_duration) {
+                         const config::alert_config& alert) {
     if (!condition_holds) {
+        // keep_firing_for: a firing alert stays firing until its condition has been false on
+        // every successful run for that long, counted from the first such run.
+        if (record.state == alert_state::firing && alert.keep_firing_for > duration(0)) {
+            if (!record.false_since) record.false_since = at;
+            if (at - *record.false_since < alert.keep_firing_for) return;
+        }
         record.state = alert_state::ok;
         record.active_since.reset();
+        record.false_since.reset();
         return;
     }
+    record.false_since.reset();
+    const auto for_duration = alert.for_duration;
     if (record.state == alert_state::ok || !record.active_since) {
         record.state = alert_state::pending;
         record.active_since = at;
@@ -110,6 +119,8 @@ nlohmann::ordered_json to_json(const alert_record& record) {
             {"resolved_at", time_json(record.resolved_at)},
             {"receivers", record.receivers},
             {"last_event", record.last_event ? to_json(*record.last_event) : nlohmann::ordered_json(nullptr)},
+            {"told_firing", record.told_firing},
+            {"false_since", time_json(record.false_since)},
             {"version", record.version}};
 }
 
@@ -130,6 +141,14 @@ alert_record record_from_json(const nlohmann::json& json) {
             if (name.is_string()) record.receivers.push_back(name.get<std::string>());
     if (auto it = json.find("last_event"); it != json.end() && it->is_object())
         record.last_event = event_from_json(*it);
+    if (auto it = json.find("told_firing"); it != json.end() && it->is_array()) {
+        for (const auto& name : *it)
+            if (name.is_string()) record.told_firing.insert(name.get<std::string>());
+    } else if (record.state == alert_state::firing) {
+        // Written before silences: firing meant a trigger went to the last event's receivers.
+        record.told_firing.insert(record.receivers.begin(), record.receivers.end());
+    }
+    record.false_since = time_from(json, "false_since");
     if (auto it = json.find("version"); it != json.end() && it->is_number_unsigned())
         record.version = it->get<std::uint64_t>();
     return record;
@@ -173,11 +192,60 @@ void alert_book::queue(alert_record& record, alert_event event, const std::vecto
     (event.resolve() ? record.resolved_at : record.last_sent) = now;
     record.receivers = receivers;
     record.last_event = event;
+    if (event.resolve()) {
+        for (const auto& receiver : receivers) record.told_firing.erase(receiver);
+    } else {
+        record.told_firing.insert(receivers.begin(), receivers.end());
+    }
     update.notifications.push_back({std::move(event), receivers, record.kind});
 }
 
+void alert_book::queue_or_hold(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
+                               system_clock::time_point now, bool muted, book_update& update) {
+    if (muted)
+        record.last_event = std::move(event);
+    else
+        queue(record, std::move(event), receivers, now, update);
+}
+
+book_update alert_book::release(const config::check_config& check, const check_instance& instance,
+                                system_clock::time_point now) {
+    book_update update;
+    const auto stamp = format_rfc3339(now);
+    for (const auto kind : {alert_kind::value, alert_kind::error}) {
+        auto it = records_.find(dedup_key_for(instance, kind));
+        if (it == records_.end() || !it->second.last_event) continue;
+        auto& record = it->second;
+        std::vector<std::string> to_tell;
+        if (record.state == alert_state::firing) {
+            for (const auto& receiver : check.alert.receivers)
+                if (!record.told_firing.contains(receiver)) to_tell.push_back(receiver);
+        } else {
+            // Configured receivers in their order, then any told before a reload removed them.
+            for (const auto& receiver : check.alert.receivers)
+                if (record.told_firing.contains(receiver)) to_tell.push_back(receiver);
+            for (const auto& receiver : record.told_firing)
+                if (std::find(to_tell.begin(), to_tell.end(), receiver) == to_tell.end()) to_tell.push_back(receiver);
+        }
+        if (to_tell.empty()) continue;
+        auto event = *record.last_event;
+        event.timestamp = stamp;
+        if (record.state == alert_state::firing) {
+            event.action = notify_action::trigger;
+        } else if (!event.resolve()) {
+            event.action = notify_action::resolve;
+            event.ends_at = stamp;
+        }
+        queue(record, std::move(event), to_tell, now, update);
+        // Alertmanager re-posts go to every configured receiver again, not only those told now.
+        if (record.state == alert_state::firing) record.receivers = check.alert.receivers;
+        changed(record, update);
+    }
+    return update;
+}
+
 book_update alert_book::observe(const config::check_config& check, const check_instance& instance,
-                                const run_observation& run, system_clock::time_point now) {
+                                const run_observation& run, system_clock::time_point now, bool muted) {
     book_update update;
     const auto stamp = format_rfc3339(now);
     const bool ran = succeeded(run.outcome);
@@ -198,15 +266,19 @@ book_update alert_book::observe(const config::check_config& check, const check_i
         auto& record = record_for(instance, alert_kind::value);
         const auto before_state = record.state;
         const auto before_since = record.active_since;
-        if (ran)
-            advance_value_state(record, run.outcome == run_outcome::violation, run.started,
-                                check.alert.for_duration);
-        bool dirty = record.state != before_state || record.active_since != before_since;
+        const auto before_false_since = record.false_since;
+        if (ran) advance_value_state(record, run.outcome == run_outcome::violation, run.started, check.alert);
+        bool dirty = record.state != before_state || record.active_since != before_since ||
+                     record.false_since != before_false_since;
         auto action = next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
         const auto* offenders = ledger(instance);
         // notify_on_new: a firing alert whose run found new offenders pages again at once.
         if (action == alert_action::none && check.alert.notify_on_new && ran && before_state == alert_state::firing &&
             record.state == alert_state::firing && offenders != nullptr && offenders->new_count() > 0)
+            action = alert_action::trigger;
+        // Silenced and firing: keep the held event current, so the end of the silence sends
+        // what the last run found.
+        if (action == alert_action::none && muted && ran && record.state == alert_state::firing)
             action = alert_action::trigger;
         if (action != alert_action::none && run.last_good) {
             const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
@@ -223,7 +295,7 @@ book_update alert_book::observe(const config::check_config& check, const check_i
                                           since ? format_rfc3339(*since) : stamp, stamp, summary);
             if (offenders != nullptr) describe_offenders(event, *offenders, summary, check.max_samples);
             render_sample_lines(event, check, offenders, now);
-            queue(record, std::move(event), receivers, now, update);
+            queue_or_hold(record, std::move(event), receivers, now, muted, update);
             dirty = true;
         }
         if (dirty) changed(record, update);
@@ -245,10 +317,10 @@ book_update alert_book::observe(const config::check_config& check, const check_i
             const auto notify =
                 action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
             const auto since = record.active_since ? format_rfc3339(*record.active_since) : stamp;
-            queue(
+            queue_or_hold(
                 record,
                 make_error_event(check, instance, run.error, run.consecutive_failures, notify, since, stamp),
-                receivers, now, update);
+                receivers, now, muted, update);
             dirty = true;
         }
         record.state = target;
@@ -292,7 +364,9 @@ book_update alert_book::forget_finished(system_clock::time_point now, duration k
     book_update update;
     for (auto it = records_.begin(); it != records_.end();) {
         const auto& record = it->second;
+        // A record some receiver still believes firing (a resolve held by a silence) stays.
         const bool over = record.state == alert_state::ok && !queued_keys.contains(record.dedup_key) &&
+                          record.told_firing.empty() &&
                           (!record.resolved_at || now - *record.resolved_at > keep_resolved);
         if (!over) {
             ++it;

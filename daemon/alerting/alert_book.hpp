@@ -43,7 +43,10 @@ struct alert_record {
     std::optional<system_clock::time_point> last_sent;     ///< the last trigger queued
     std::optional<system_clock::time_point> resolved_at;   ///< the last resolve queued
     std::vector<std::string> receivers;                    ///< where the last event went
-    std::optional<alert_event> last_event;                 ///< that event (re-posted to Alertmanager)
+    std::optional<alert_event> last_event;                 ///< that event (re-posted to Alertmanager),
+                                                           ///< or the one held while silenced
+    std::set<std::string> told_firing;  ///< receivers whose last notification was a trigger
+    std::optional<system_clock::time_point> false_since;  ///< keep_firing_for: first run found false
     std::uint64_t version = 0;                             ///< +1 on every change (compare-and-set)
 };
 
@@ -95,9 +98,16 @@ public:
     /// counting from `active_since`, pending resolves still go out.
     void restore(std::vector<alert_record> records);
 
-    /// After every run of `instance`.
+    /// After every run of `instance`. While `muted` (a silence or maintenance window covers
+    /// it) the alerts move as usual but their notifications are held: the event is kept in
+    /// the record, nothing is queued.
     book_update observe(const config::check_config& check, const check_instance& instance,
-                        const run_observation& run, system_clock::time_point now);
+                        const run_observation& run, system_clock::time_point now, bool muted = false);
+    /// The instance's silence ended: brings every receiver to the current state — a trigger
+    /// to each receiver not told of a firing alert, a resolve to each told of one that is no
+    /// longer firing. Intermediate transitions are not replayed (README "Silences").
+    book_update release(const config::check_config& check, const check_instance& instance,
+                        system_clock::time_point now);
     /// Resolves the open alerts of every instance not in `configured` (removed by a reload,
     /// or absent from the configuration at start-up).
     book_update retain(const std::set<check_instance>& configured, system_clock::time_point now);
@@ -124,6 +134,9 @@ private:
     alert_record& record_for(const check_instance& instance, alert_kind kind);
     static void queue(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
                       system_clock::time_point now, book_update& update);
+    /// queue(), or while muted only keep the event for release().
+    static void queue_or_hold(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
+                              system_clock::time_point now, bool muted, book_update& update);
     static void changed(alert_record& record, book_update& update);
 
     std::map<std::string, alert_record> records_;  ///< by dedup key

@@ -40,6 +40,7 @@ std::size_t alert_pipeline::open(const std::string& state_dir) {
                  loaded.notifications.size(), firing);
     book_.restore(std::move(loaded.records));
     book_.restore_ledgers(std::move(loaded.ledgers));
+    mutes_.restore(std::move(loaded.silences));
     loaded_ = std::move(loaded.notifications);
     return loaded.recovered;
 }
@@ -125,10 +126,84 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
 std::size_t alert_pipeline::observe(const config::check_config& check, const check_instance& instance,
                                     const run_observation& run) {
     if (stopping_) return 0;
-    auto update = book_.observe(check, instance, run, system_clock::now());
+    // Timed for the ledger benchmark (tests/bench/modules_at_scale.sh): the loop's share of
+    // a run's offender work, which grows with the number of keys.
+    const auto started = steady_clock::now();
+    const bool muted = covers_.contains(instance.check());
+    auto update = book_.observe(check, instance, run, system_clock::now(), muted);
     const auto cleared = update.offenders_cleared;
+    const bool ledger_changed = !update.ledgers_changed.empty();
     apply(std::move(update));
+    if (ledger_changed && spdlog::should_log(spdlog::level::debug)) {
+        const auto* ledger = book_.ledger(instance);
+        spdlog::debug("offender ledger of {}: {} tracked, {} new, {} cleared; {:.2f} ms on the loop", instance.name(),
+                      ledger ? ledger->offenders().size() : 0, ledger ? ledger->new_count() : 0, cleared,
+                      std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
+    }
     return cleared;
+}
+
+void alert_pipeline::configure_checks(const std::vector<config::check_config>& checks,
+                                      std::vector<config::maintenance_window> windows) {
+    checks_.clear();
+    for (const auto& check : checks) checks_.emplace(check.name, check);
+    mutes_.set_windows(std::move(windows));
+    refresh_mutes(system_clock::now());
+}
+
+silence alert_pipeline::add_silence(silence entry) {
+    entry.id = new_silence_id();
+    writer_.spawn_write([id = entry.id, document = to_json(entry, entry.starts_at).dump()](
+                            state::state_store& store) { store.write_silence(id, document); },
+                        "cannot store silence " + entry.id);
+    spdlog::info("silence {} by {} until {} for {}: {}", entry.id, entry.created_by, format_rfc3339(entry.ends_at),
+                 nlohmann::json(entry.checks).dump(), entry.comment);
+    mutes_.add(entry);
+    refresh_mutes(system_clock::now());
+    return entry;
+}
+
+std::optional<silence> alert_pipeline::expire_silence(const std::string& id) {
+    const auto now = system_clock::now();
+    auto ended = mutes_.expire(id, now);
+    if (!ended) return std::nullopt;
+    writer_.spawn_write([id, document = to_json(*ended, now).dump()](state::state_store& store) {
+        store.write_silence(id, document);
+    }, "cannot store silence " + id);
+    spdlog::info("silence {} ended", id);
+    refresh_mutes(now);
+    return ended;
+}
+
+const mute_cover* alert_pipeline::cover(const std::string& check) const {
+    auto it = covers_.find(check);
+    return it == covers_.end() ? nullptr : &it->second;
+}
+
+void alert_pipeline::refresh_mutes(system_clock::time_point now) {
+    if (stopping_) return;
+    covers_.clear();
+    for (const auto& [name, check] : checks_)
+        if (auto found = mutes_.cover_of(name, now)) covers_.emplace(name, std::move(*found));
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (covers_.contains(*it)) {
+            ++it;
+            continue;
+        }
+        // The cover ended: every receiver is brought to the alert's current state.
+        if (auto check = checks_.find(*it); check != checks_.end()) {
+            spdlog::info("check '{}' is no longer silenced", *it);
+            apply(book_.release(check->second, check_instance::of(*it), now));
+        }
+        it = held_.erase(it);
+    }
+    for (const auto& [name, found] : covers_)
+        if (held_.insert(name).second)
+            spdlog::info("check '{}' silenced until {}: {}", name, format_rfc3339(found.until), found.reason);
+    next_mute_change_ = mutes_.next_change(now);
+    if (auto old = mutes_.forget_old(now); !old.empty())
+        writer_.spawn_write([old = std::move(old)](state::state_store& store) { store.forget_silences(old); },
+                            "cannot forget old silences");
 }
 
 void alert_pipeline::retain(const std::set<check_instance>& configured) {
@@ -161,8 +236,15 @@ void alert_pipeline::apply(book_update update) {
         for (const auto& entry : ledger->recently_cleared())
             stored.recently_cleared.push_back(
                 {entry.key, unix_seconds(entry.first_seen), unix_seconds(entry.cleared_at)});
-        writer_.spawn_write([stored = std::move(stored)](state::state_store& store) { store.write_ledger(stored); },
-                            "cannot store the offender ledger of " + instance.name());
+        writer_.spawn_write(
+            [stored = std::move(stored)](state::state_store& store) {
+                const auto started = steady_clock::now();
+                store.write_ledger(stored);
+                spdlog::debug("offender ledger of {} stored ({} offenders) in {:.2f} ms", stored.instance,
+                              stored.offenders.size(),
+                              std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
+            },
+            "cannot store the offender ledger of " + instance.name());
     }
     if (!update.ledgers_forgotten.empty()) {
         std::vector<std::string> names;
@@ -254,9 +336,10 @@ std::set<std::string> alert_pipeline::queued_keys() const {
 
 void alert_pipeline::repost_and_clean() {
     const auto now = system_clock::now();
+    if (next_mute_change_ && now >= *next_mute_change_) refresh_mutes(now);
     const auto queued = queued_keys();
     apply(book_.forget_finished(now, alertmanager_reposter::keep_resolved(receivers_), queued));
-    for (const auto& repost : reposter_.due(book_, receivers_, queued, now, steady_clock::now()))
+    for (const auto& repost : reposter_.due(book_, receivers_, queued, held_, now, steady_clock::now()))
         enqueue(repost.event, {repost.receiver}, false);
 }
 

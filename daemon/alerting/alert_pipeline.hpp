@@ -16,6 +16,7 @@
 #include "daemon/alerting/alert_book.hpp"
 #include "daemon/alerting/alertmanager_reposter.hpp"
 #include "daemon/alerting/delivery_queue.hpp"
+#include "daemon/alerting/mute_schedule.hpp"
 #include "daemon/alerting/outbox_writer.hpp"
 
 namespace invariantd {
@@ -39,6 +40,20 @@ public:
                  const run_observation& run);
     /// Resolves the open alerts of every instance not in `configured`.
     void retain(const std::set<check_instance>& configured);
+
+    /// The checks as configured now (a release needs their receivers) and the maintenance
+    /// windows; covers are evaluated again at once (a reload takes effect immediately).
+    void configure_checks(const std::vector<config::check_config>& checks,
+                          std::vector<config::maintenance_window> windows);
+    /// Adds a validated silence under a fresh id, persists it and applies it at once.
+    silence add_silence(silence entry);
+    /// Ends silence `id` now (persisted; covered checks are released); nullopt if unknown.
+    std::optional<silence> expire_silence(const std::string& id);
+    /// Silences and windows, for the API and the status page.
+    const mute_schedule& mutes() const { return mutes_; }
+    /// What holds `check`'s notifications now (evaluated at every silence or window boundary,
+    /// at most a second late), or nullptr.
+    const mute_cover* cover(const std::string& check) const;
 
     /// Read-only view for the API, the status page and the metrics.
     const alert_book& book() const { return book_; }
@@ -64,6 +79,8 @@ private:
     void drop(const std::string& receiver, const std::string& what, std::int64_t id,
               std::vector<std::int64_t>& ids);
     void publish_queue_lengths();
+    /// Evaluates every check's cover at `now`; checks no longer covered are released.
+    void refresh_mutes(system_clock::time_point now);
 
     asio::any_io_executor loop_;
     delivery_observer observer_;
@@ -75,6 +92,11 @@ private:
     std::vector<state::stored_notification> loaded_;  ///< restored, waiting for configure()
     std::map<std::string, config::receiver_config> receivers_;
     std::map<destination_key, std::shared_ptr<delivery_queue>> queues_;
+    mute_schedule mutes_;
+    std::map<std::string, config::check_config> checks_;  ///< by check name
+    std::map<std::string, mute_cover> covers_;            ///< the covered checks, as of the last refresh
+    std::set<std::string> held_;  ///< checks covered since their last release
+    std::optional<system_clock::time_point> next_mute_change_;
     asio::steady_timer repost_timer_;
     bool started_ = false;
     bool stopping_ = false;

@@ -23,11 +23,11 @@ duration alertmanager_reposter::keep_resolved(
 
 std::vector<alertmanager_reposter::repost> alertmanager_reposter::due(
     const alert_book& book, const std::map<std::string, config::receiver_config>& receivers,
-    const std::set<std::string>& queued_keys, system_clock::time_point now,
-    steady_clock::time_point steady_now) {
+    const std::set<std::string>& queued_keys, const std::set<std::string>& held_checks,
+    system_clock::time_point now, steady_clock::time_point steady_now) {
     std::vector<repost> out;
     for (const auto& [key, record] : book.records()) {
-        if (!record.last_event || queued_keys.contains(key)) continue;
+        if (!record.last_event || queued_keys.contains(key) || held_checks.contains(record.instance.check())) continue;
         const bool firing = record.state == alert_state::firing && !record.last_event->resolve();
         const bool resolved =
             record.state != alert_state::firing && record.last_event->resolve() && record.resolved_at;

@@ -53,6 +53,13 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
         loaded.ledgers.emplace(instance, offender_ledger::restore(std::move(stored.definition), std::move(offenders),
                                                                   std::move(cleared), stored.truncated, last_seen));
     }
+    for (const auto& document : store->load_silences()) {
+        try {
+            loaded.silences.push_back(silence_from_json(nlohmann::json::parse(document)));
+        } catch (const std::exception& e) {
+            spdlog::error("outbox: a stored silence is unreadable ({}); ignoring it", e.what());
+        }
+    }
     for (const auto& row : store->load_alerts()) {
         try {
             auto record = record_from_json(nlohmann::json::parse(row.record_json));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/alerting/alert_book.hpp"
+#include "daemon/alerting/mute_schedule.hpp"
 #include "daemon/common/asio.hpp"
 #include "daemon/state/state_store.hpp"
 
@@ -26,6 +27,7 @@ public:
         std::vector<alert_record> records;
         std::vector<state::stored_notification> notifications;
         std::map<check_instance, offender_ledger> ledgers;
+        std::vector<silence> silences;
         std::size_t recovered = 0;  ///< damaged files replaced by empty ones
     };
     /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only

@@ -49,4 +49,8 @@ const char* to_string(receiver_type type) {
     return "webhook";
 }
 
+const char* to_string(maintenance_action action) {
+    return action == maintenance_action::pause ? "pause" : "silence";
+}
+
 }  // namespace invariantd::config

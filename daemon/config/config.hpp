@@ -76,6 +76,9 @@ struct alert_config {
     std::string runbook_url;
     /// While firing, a run that finds new offenders sends the trigger again at once.
     bool notify_on_new = false;
+    /// Once firing, resolve only after the condition has been false on every successful run
+    /// for this long (Prometheus' keep_firing_for), so a flapping value pages once.
+    duration keep_firing_for = 0s;
     bool operator==(const alert_config&) const = default;
 };
 
@@ -109,6 +112,32 @@ struct receiver_config {
     bool operator==(const receiver_config&) const = default;
 };
 
+/// What a maintenance window does to the checks it covers (README "Maintenance windows").
+enum class maintenance_action {
+    silence,  ///< notifications are held, as under a silence
+    pause,    ///< the checks do not run at all (and are silenced)
+};
+const char* to_string(maintenance_action action);
+
+/// A window that recurs on some days of the week at a local time in an IANA time zone.
+struct weekly_schedule {
+    std::vector<unsigned> days;     ///< 0 = Sunday … 6 = Saturday, ascending, distinct
+    std::chrono::minutes start{0};  ///< local time of day
+    duration length = 1h;           ///< elapsed time, at most 7 days
+    std::string timezone = "UTC";   ///< checked against the system's tzdata by the loader
+    bool operator==(const weekly_schedule&) const = default;
+};
+
+struct maintenance_window {
+    std::string name;
+    std::vector<std::string> checks;  ///< names or globs (* and ?)
+    maintenance_action action = maintenance_action::silence;
+    std::optional<weekly_schedule> weekly;  ///< either weekly…
+    std::optional<system_clock::time_point> from;  ///< …or one-off from/until
+    std::optional<system_clock::time_point> until;
+    bool operator==(const maintenance_window&) const = default;
+};
+
 struct daemon_config {
     std::string source;  ///< the file it was loaded from
     server_config server;
@@ -117,6 +146,7 @@ struct daemon_config {
     std::vector<database_config> databases;
     std::vector<check_config> checks;
     std::vector<receiver_config> receivers;
+    std::vector<maintenance_window> maintenance;
     /// Every secret value seen while loading (for the log redactor); never printed.
     std::vector<std::string> secrets;
 

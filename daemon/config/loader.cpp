@@ -18,6 +18,8 @@
 
 #include "checks/registry.hpp"
 #include "daemon/common/suggest.hpp"
+#include "daemon/common/time_format.hpp"
+#include "daemon/common/time_zone.hpp"
 
 namespace invariantd::config {
 namespace {
@@ -431,6 +433,7 @@ const std::vector<field<alert_config>>& alert_fields() {
          [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
              if (auto value = r.one_of(node, "alert.notify_on_new", {"true", "false"})) alert.notify_on_new = *value == "true";
          }},
+        duration_field("keep_firing_for", "alert.keep_firing_for", &alert_config::keep_firing_for),
     };
     return fields;
 }
@@ -650,6 +653,179 @@ void read_receivers(reader& r, const YAML::Node& node, std::vector<receiver_conf
     }
 }
 
+const std::vector<std::string> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+/// A window's timing: weekly in a zone, or one-off from/until (README "Maintenance windows").
+void read_weekly(reader& r, const YAML::Node& node, maintenance_window& window, const std::string& where) {
+    if (!r.check_mapping(node, {"days", "start", "duration", "timezone"}, where + " 'weekly'")) return;
+    weekly_schedule weekly;
+    bool complete = true;
+    if (const auto days = node["days"]) {
+        if (!days.IsSequence() || days.size() == 0) {
+            r.error(days.Mark(), fmt::format("{}: 'weekly.days' must be a non-empty list of days (mon, tue, …)", where));
+            complete = false;
+        } else {
+            for (const auto& day : days) {
+                auto value = r.text(day, "weekly.days");
+                if (!value) {
+                    complete = false;
+                    continue;
+                }
+                std::string lower = *value;
+                std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+                const auto it = std::find(weekday_names.begin(), weekday_names.end(), lower.substr(0, 3));
+                const bool full_name_ok = lower.size() == 3 || (it != weekday_names.end() && lower.size() > 3 &&
+                                                                 lower.ends_with("day"));
+                if (it == weekday_names.end() || !full_name_ok) {
+                    r.error(day.Mark(), fmt::format("{}: unknown day '{}' (use {})", where, *value,
+                                                    fmt::join(weekday_names, ", ")));
+                    complete = false;
+                    continue;
+                }
+                weekly.days.push_back(static_cast<unsigned>(it - weekday_names.begin()));
+            }
+            std::sort(weekly.days.begin(), weekly.days.end());
+            weekly.days.erase(std::unique(weekly.days.begin(), weekly.days.end()), weekly.days.end());
+        }
+    } else {
+        r.error(node.Mark(), fmt::format("{}: 'weekly' needs 'days'", where));
+        complete = false;
+    }
+    if (const auto start = node["start"]) {
+        static const std::regex hh_mm(R"(^([01][0-9]|2[0-3]):([0-5][0-9])$)");
+        std::smatch match;
+        auto value = r.text(start, "weekly.start");
+        if (value && std::regex_match(*value, match, hh_mm)) {
+            weekly.start = std::chrono::minutes(std::stoi(match[1]) * 60 + std::stoi(match[2]));
+        } else {
+            if (value) r.error(start.Mark(), fmt::format("{}: 'weekly.start' must be a time HH:MM from 00:00 to 23:59, got '{}'", where, *value));
+            complete = false;
+        }
+    } else {
+        r.error(node.Mark(), fmt::format("{}: 'weekly' needs 'start' (HH:MM)", where));
+        complete = false;
+    }
+    if (const auto length = node["duration"]) {
+        auto value = r.duration_value(length, "weekly.duration");
+        if (value && (*value <= duration(0) || *value > std::chrono::hours(24 * 7))) {
+            r.error(length.Mark(), fmt::format("{}: 'weekly.duration' must be greater than 0 and at most 7d, got '{}'",
+                                               where, length.Scalar()));
+            complete = false;
+        } else if (value) {
+            weekly.length = *value;
+        } else {
+            complete = false;
+        }
+    } else {
+        r.error(node.Mark(), fmt::format("{}: 'weekly' needs 'duration'", where));
+        complete = false;
+    }
+    if (const auto zone = node["timezone"]) {
+        auto value = r.text(zone, "weekly.timezone");
+        if (value && !known_time_zone(*value)) {
+            r.error(zone.Mark(), fmt::format("{}: unknown time zone '{}' (an IANA name such as Europe/Berlin or UTC)",
+                                             where, *value));
+            complete = false;
+        } else if (value) {
+            weekly.timezone = *value;
+        } else {
+            complete = false;
+        }
+    }
+    if (complete) window.weekly = std::move(weekly);
+}
+
+void read_maintenance(reader& r, const YAML::Node& node, std::vector<maintenance_window>& windows) {
+    if (!node.IsSequence()) {
+        r.error(node.Mark(), "'maintenance' must be a list of windows");
+        return;
+    }
+    static const std::regex window_name("[A-Za-z0-9_.-]+");
+    std::map<std::string, int> seen;
+    std::size_t index = 0;
+    for (const auto& item : node) {
+        std::string where = fmt::format("maintenance window #{}", ++index);
+        if (!r.check_mapping(item, {"name", "checks", "weekly", "from", "until", "action"}, where)) continue;
+        maintenance_window window;
+        bool complete = true;
+        if (const auto name = item["name"]) {
+            if (auto value = r.text(name, "name")) {
+                if (!std::regex_match(*value, window_name)) {
+                    r.error(name.Mark(), fmt::format("{}: name '{}' must match [A-Za-z0-9_.-]+", where, *value));
+                    complete = false;
+                } else if (auto [it, inserted] = seen.emplace(*value, name.Mark().line + 1); !inserted) {
+                    r.error(name.Mark(), fmt::format("duplicate maintenance window '{}' (first at line {})", *value, it->second));
+                    complete = false;
+                }
+                window.name = *value;
+                where = fmt::format("maintenance window '{}'", window.name);
+            } else {
+                complete = false;
+            }
+        } else {
+            r.error(item.Mark(), fmt::format("{}: missing required key 'name'", where));
+            complete = false;
+        }
+        if (const auto checks = item["checks"]) {
+            if (!checks.IsSequence() || checks.size() == 0) {
+                r.error(checks.Mark(), fmt::format("{}: 'checks' must be a non-empty list of check names or globs", where));
+                complete = false;
+            } else {
+                for (const auto& pattern : checks) {
+                    auto value = r.text(pattern, "checks");
+                    if (value && !value->empty()) window.checks.push_back(*value);
+                    else {
+                        if (value) r.error(pattern.Mark(), fmt::format("{}: an empty check pattern", where));
+                        complete = false;
+                    }
+                }
+            }
+        } else {
+            r.error(item.Mark(), fmt::format("{}: missing required key 'checks'", where));
+            complete = false;
+        }
+        if (const auto action = item["action"]) {
+            if (auto value = r.one_of(action, "action", {"silence", "pause"}))
+                window.action = *value == "pause" ? maintenance_action::pause : maintenance_action::silence;
+            else
+                complete = false;
+        }
+        const auto weekly = item["weekly"];
+        const auto from = item["from"];
+        const auto until = item["until"];
+        auto instant = [&](const YAML::Node& value_node, const char* key) -> std::optional<system_clock::time_point> {
+            auto value = r.text(value_node, key);
+            if (!value) return std::nullopt;
+            if (auto parsed = parse_rfc3339(*value)) return parsed;
+            r.error(value_node.Mark(), fmt::format("{}: '{}' must be an RFC 3339 time such as 2026-12-05T22:00:00Z, got '{}'",
+                                                   where, key, *value));
+            return std::nullopt;
+        };
+        if (weekly && (from || until)) {
+            r.error((from ? from : until).Mark(), fmt::format("{}: give either 'weekly' or 'from'/'until', not both", where));
+            complete = false;
+        } else if (weekly) {
+            read_weekly(r, weekly, window, where);
+            complete = complete && window.weekly.has_value();
+        } else if (from && until) {
+            window.from = instant(from, "from");
+            window.until = instant(until, "until");
+            if (window.from && window.until && *window.until <= *window.from) {
+                r.error(until.Mark(), fmt::format("{}: 'until' must be after 'from'", where));
+                complete = false;
+            }
+            complete = complete && window.from && window.until;
+        } else if (from || until) {
+            r.error((from ? from : until).Mark(), fmt::format("{}: a one-off window needs both 'from' and 'until'", where));
+            complete = false;
+        } else {
+            r.error(item.Mark(), fmt::format("{}: needs 'weekly' or 'from' and 'until'", where));
+            complete = false;
+        }
+        if (complete) windows.push_back(std::move(window));
+    }
+}
+
 daemon_config parse(const std::string& text, const std::string& source_name, const fs::path& base) {
     reader r(source_name, base, text);
     YAML::Node root;
@@ -666,7 +842,7 @@ daemon_config parse(const std::string& text, const std::string& source_name, con
         r.error(YAML::Mark{}, "the configuration is empty");
         throw config_exception(std::move(r.errors()));
     }
-    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers"},
+    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers", "maintenance"},
                          "the configuration")) {
         throw config_exception(std::move(r.errors()));
     }
@@ -683,6 +859,7 @@ daemon_config parse(const std::string& text, const std::string& source_name, con
     if (const auto checks_node = root["checks"]) {
         read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
     }
+    if (const auto maintenance = root["maintenance"]) read_maintenance(r, maintenance, config.maintenance);
     if (!r.errors().empty()) {
         std::stable_sort(r.errors().begin(), r.errors().end(), [](const config_error& a, const config_error& b) {
             return std::tie(a.line, a.column) < std::tie(b.line, b.column);

@@ -48,10 +48,12 @@ asio::awaitable<void> check_task::schedule_loop() {
     while (!stopping_) {
         run_requested_ = false;
         const auto began = steady_clock::now();
-        running_ = true;
-        const auto result = co_await run_check_once(config_, module_, *database_);
-        running_ = false;
-        record(result);
+        if (may_run()) {
+            running_ = true;
+            const auto result = co_await run_check_once(config_, module_, *database_);
+            running_ = false;
+            record(result);
+        }
         wake_waiters();
         if (stopping_) break;
         if (run_requested_) continue;

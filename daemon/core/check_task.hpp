@@ -34,6 +34,10 @@ public:
                const checks::check_module& module, std::shared_ptr<db::database> database, result_observer observer);
     /// Starts the schedule; the first run begins immediately.
     void start();
+    /// Asked before every scheduled or requested run: false skips it (a maintenance window
+    /// with action pause); the schedule goes on and the last results stay as they are.
+    void set_run_gate(std::function<bool()> gate) { gate_ = std::move(gate); }
+    bool may_run() const { return !gate_ || gate_(); }
     /// Stops scheduling; a run in progress finishes, and its result is still observed
     /// unless `silent` (a check removed by reload must not re-create its metrics).
     void stop(bool silent);
@@ -68,6 +72,7 @@ private:
     const checks::check_module& module_;
     std::shared_ptr<db::database> database_;
     result_observer observer_;
+    std::function<bool()> gate_;
     asio::steady_timer wake_;
     std::vector<std::weak_ptr<asio::steady_timer>> waiters_;
     check_status status_;

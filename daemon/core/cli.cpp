@@ -23,6 +23,7 @@
 #include "daemon/core/check_runner.hpp"
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
+#include "daemon/core/silence_cli.hpp"
 #include "daemon/core/status_json.hpp"
 #include "daemon/alerting/summary_template.hpp"
 
@@ -37,6 +38,7 @@ constexpr const char* usage_text = R"(usage:
                                           2 a check could not run; with --baseline (an earlier
                                           once --json output) 1 only for offenders not in it
   invariantd modules                      list check modules with their parameters and defaults
+  invariantd silence add|list|expire ...  silences on a running daemon (invariantd silence --help)
   invariantd --version
 )";
 
@@ -355,6 +357,7 @@ int run_command_line(int argc, char** argv) {
             std::cout << usage_text;
             return exit_ok;
         }
+        if (first == "silence") return command_silence(std::vector<std::string>(argv + 2, argv + argc));
     }
     const auto opts = parse_arguments(argc, argv);
     if (!opts) return exit_usage;

@@ -93,6 +93,7 @@ void daemon_app::apply(config::daemon_config next) {
 
     for (const auto& receiver : next.receivers) metrics_.add_receiver(receiver.name);
     alerts_.configure(next.receivers);
+    alerts_.configure_checks(next.checks, next.maintenance);
 
     std::map<std::string, std::shared_ptr<check_task>> tasks;
     for (const auto& check : next.checks) {
@@ -113,6 +114,11 @@ void daemon_app::apply(config::daemon_config next) {
         auto task = std::make_shared<check_task>(
             loop_.get_executor(), instance, check, *module, database,
             [this](check_task& t, const checks::check_result& result) { on_result(t, result); });
+        // A maintenance window with action pause keeps the check from running at all.
+        task->set_run_gate([this, name = check.name] {
+            const auto* cover = alerts_.cover(name);
+            return cover == nullptr || !cover->pause;
+        });
         metrics_.add_check(instance.name(), check.module, check.database);
         metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
         tasks.emplace(instance.name(), task);
@@ -219,6 +225,7 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
 }
 
 std::string daemon_app::metrics_text() {
+    for (const auto& [name, task] : tasks_) metrics_.set_check_silenced(name, alerts_.cover(task->instance().check()) != nullptr);
     for (const auto& [name, entry] : databases_) {
         const auto stats = entry.database->stats();
         metrics_.set_database_connections(name, stats.idle, stats.busy);

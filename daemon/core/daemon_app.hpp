@@ -43,6 +43,8 @@ public:
     const alert_pipeline& alerts() const override { return alerts_; }
     std::string metrics_text() override;
     bool shutting_down() const override { return shutting_down_; }
+    silence add_silence(silence entry) override { return alerts_.add_silence(std::move(entry)); }
+    std::optional<silence> expire_silence(const std::string& id) override { return alerts_.expire_silence(id); }
 
 private:
     struct database_entry {

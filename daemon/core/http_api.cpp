@@ -104,6 +104,28 @@ nlohmann::ordered_json http_api::alerts_json() const {
     return alerts;
 }
 
+nlohmann::ordered_json http_api::silences_json() const {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    const auto now = system_clock::now();
+    for (const auto& entry : daemon_.alerts().mutes().listed(now)) out.push_back(to_json(entry, now));
+    return out;
+}
+
+nlohmann::ordered_json http_api::maintenance_json() const {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    const auto now = system_clock::now();
+    for (const auto& window : daemon_.alerts().mutes().windows()) {
+        const auto span = current_or_next(window, now);
+        out.push_back({{"name", window.name},
+                       {"checks", window.checks},
+                       {"action", config::to_string(window.action)},
+                       {"active", span && span->start <= now},
+                       {"next_start", span ? nlohmann::ordered_json(format_rfc3339(span->start)) : nullptr},
+                       {"next_end", span ? nlohmann::ordered_json(format_rfc3339(span->end)) : nullptr}});
+    }
+    return out;
+}
+
 http_response http_api::offenders_response(const check_task& task, std::string_view query) const {
     std::size_t limit = 100;
     if (auto text = query_parameter(query, "limit")) {
@@ -171,12 +193,19 @@ http_response http_api::status_page() const {
         view.databases.push_back({entry.name, entry.up, entry.error});
     const auto now = system_clock::now();
     for (const auto& [name, task] : daemon_.tasks()) {
-        auto check = check_to_json(*task, daemon_.alerts().book(), false);
+        auto check = check_to_json(*task, daemon_.alerts(), false);
         // The page says how long the oldest offender has been wrong, as of now.
         if (const auto* ledger = daemon_.alerts().book().ledger(task->instance()))
             if (const auto oldest = ledger->oldest_first_seen())
                 check["offenders"]["oldest_age"] = format_age(std::chrono::duration_cast<duration>(now - *oldest));
         view.checks.push_back(std::move(check));
+    }
+    for (const auto& entry : daemon_.alerts().mutes().listed(now)) {
+        if (!entry.active(now)) continue;
+        std::string patterns;
+        for (const auto& pattern : entry.checks) patterns += (patterns.empty() ? "" : ", ") + pattern;
+        view.silences.push_back({entry.id, patterns, entry.comment, entry.created_by, format_rfc3339(entry.ends_at),
+                                 format_age(std::chrono::duration_cast<duration>(entry.ends_at - now))});
     }
     return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
 }
@@ -206,10 +235,18 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
     }
     if (match.target == route::not_found) co_return error_response(http::status::not_found, "not found");
 
-    const bool read = method == http::verb::get || method == http::verb::head;
-    const bool post = method == http::verb::post;
-    const bool post_route = match.target == route::run_check || match.target == route::reload;
-    if ((post_route && !post) || (!post_route && !read)) {
+    // The methods a route accepts are the ones its Allow header lists.
+    const auto verb = http::to_string(method);
+    const std::string_view method_name(verb.data(), verb.size());
+    const auto allowed = std::string_view(match.allow);
+    bool method_listed = false;
+    for (std::size_t at = 0; at < allowed.size();) {
+        const auto comma = allowed.find(',', at);
+        const auto item = allowed.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+        if (item == method_name) method_listed = true;
+        at = comma == std::string_view::npos ? allowed.size() : comma + 2;
+    }
+    if (!method_listed) {
         auto response = error_response(http::status::method_not_allowed, "method not allowed");
         response.set(http::field::allow, match.allow);
         co_return response;
@@ -236,7 +273,7 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         case route::checks: {
             nlohmann::ordered_json list = nlohmann::ordered_json::array();
             for (const auto& [name, task] : daemon_.tasks())
-                list.push_back(check_to_json(*task, daemon_.alerts().book(), false));
+                list.push_back(check_to_json(*task, daemon_.alerts(), false));
             co_return json_response(http::status::ok, list);
         }
         case route::check: {
@@ -244,13 +281,17 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             if (it == daemon_.tasks().end())
                 co_return error_response(http::status::not_found, "no such check");
             co_return json_response(http::status::ok,
-                                    check_to_json(*it->second, daemon_.alerts().book(), true));
+                                    check_to_json(*it->second, daemon_.alerts(), true));
         }
         case route::run_check: {
             auto it = daemon_.tasks().find(match.check_name);
             if (it == daemon_.tasks().end())
                 co_return error_response(http::status::not_found, "no such check");
             auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
+            if (!task->may_run())
+                co_return error_response(http::status::conflict,
+                                         "the check is paused by a maintenance window; it does not run until the "
+                                         "window ends");
             const auto wait = query_parameter(query, "wait");
             if (!wait || *wait == "0" || *wait == "false") {
                 task->request_run();
@@ -260,7 +301,7 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             }
             co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 +
                                             std::chrono::seconds(5));
-            co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts().book(), true));
+            co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts(), true));
         }
         case route::offenders: {
             auto it = daemon_.tasks().find(match.check_name);
@@ -269,6 +310,22 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         }
         case route::alerts:
             co_return json_response(http::status::ok, alerts_json());
+        case route::silences: {
+            if (method != http::verb::post) co_return json_response(http::status::ok, silences_json());
+            auto parsed = parse_silence_request(request.body(), system_clock::now());
+            if (const auto* rejection = std::get_if<silence_rejection>(&parsed))
+                co_return json_response(http::status::bad_request,
+                                        nlohmann::ordered_json{{"error", rejection->message}, {"field", rejection->field}});
+            const auto created = daemon_.add_silence(std::move(std::get<silence>(parsed)));
+            co_return json_response(http::status::created, nlohmann::ordered_json{{"id", created.id}});
+        }
+        case route::silence: {
+            const auto ended = daemon_.expire_silence(match.check_name);
+            if (!ended) co_return error_response(http::status::not_found, "no such silence");
+            co_return json_response(http::status::ok, to_json(*ended, system_clock::now()));
+        }
+        case route::maintenance:
+            co_return json_response(http::status::ok, maintenance_json());
         case route::reload: {
             auto errors = daemon_.reload();
             if (errors.empty()) co_return json_response(http::status::ok, {{"status", "reloaded"}});

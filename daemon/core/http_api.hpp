@@ -2,7 +2,7 @@
 /// The HTTP API (README.md "HTTP endpoints"), apart from the connection handling
 /// (http_server) and the daemon's wiring (daemon_app), as Beast's examples keep
 /// handle_request apart from the session. It reads the daemon through `daemon_view` and may
-/// ask it for two actions only: run a check, reload the configuration.
+/// ask it for these actions only: run a check, reload the configuration, add or end a silence.
 #include <map>
 #include <memory>
 #include <string>
@@ -21,7 +21,7 @@ struct database_health {
     std::string error;  ///< secret-free
 };
 
-/// What the API may see of the running daemon, and the two things it may ask of it.
+/// What the API may see of the running daemon, and the few things it may ask of it.
 class daemon_view {
 public:
     virtual ~daemon_view() = default;
@@ -35,6 +35,10 @@ public:
     virtual bool shutting_down() const = 0;
     /// Loads the configuration file again; the errors, empty when it worked.
     virtual std::vector<std::string> reload() = 0;
+    /// Adds a validated silence (its id assigned here) and applies it at once.
+    virtual silence add_silence(silence entry) = 0;
+    /// Ends silence `id` now; nullopt for an unknown id.
+    virtual std::optional<silence> expire_silence(const std::string& id) = 0;
 };
 
 class http_api {
@@ -46,6 +50,8 @@ private:
     http_response health_response() const;
     http_response status_page() const;
     nlohmann::ordered_json alerts_json() const;
+    nlohmann::ordered_json silences_json() const;
+    nlohmann::ordered_json maintenance_json() const;
     http_response offenders_response(const check_task& task, std::string_view query) const;
 
     daemon_view& daemon_;

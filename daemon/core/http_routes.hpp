@@ -17,12 +17,15 @@ enum class route {
     run_check,      ///< POST /api/v1/checks/{name}/run
     offenders,      ///< GET /api/v1/checks/{name}/offenders
     alerts,         ///< GET /api/v1/alerts
+    silences,       ///< GET, POST /api/v1/silences
+    silence,        ///< DELETE /api/v1/silences/{id}
+    maintenance,    ///< GET /api/v1/maintenance
     reload,         ///< POST /-/reload
 };
 
 struct route_match {
     route target = route::not_found;
-    std::string check_name;  ///< for check and run_check
+    std::string check_name;  ///< for check and run_check; the silence id for silence
     /// Methods the route accepts, for 405 and OPTIONS answers ("GET, HEAD, OPTIONS").
     std::string allow;
     bool protected_by_token = false;  ///< /api/* and /-/* when an api_token is configured

@@ -56,6 +56,7 @@ daemon_metrics::daemon_metrics(const std::string& version, const std::string& re
       check_last_run_(BuildGauge().Name("invariantd_check_last_run_timestamp_seconds").Help("Start time of the check's last run.").Register(*registry_)),
       check_last_success_(BuildGauge().Name("invariantd_check_last_success_timestamp_seconds").Help("Start time of the check's last successful run.").Register(*registry_)),
       alert_state_(BuildGauge().Name("invariantd_alert_state").Help("Alert state of the check: 0 ok, 1 pending, 2 firing.").Register(*registry_)),
+      check_silenced_(BuildGauge().Name("invariantd_check_silenced").Help("1 while a silence or maintenance window holds the check's notifications.").Register(*registry_)),
       offenders_(BuildGauge().Name("invariantd_check_offenders").Help("Offenders of the last successful run by state (new, persisting).").Register(*registry_)),
       offenders_cleared_(BuildCounter().Name("invariantd_check_offenders_cleared_total").Help("Offenders that disappeared from a check's results.").Register(*registry_)),
       oldest_offender_(BuildGauge().Name("invariantd_check_oldest_offender_first_seen_timestamp_seconds").Help("first_seen of the check's oldest tracked offender, 0 when none.").Register(*registry_)),
@@ -84,6 +85,7 @@ void daemon_metrics::add_check(const std::string& check, const std::string& modu
     series.last_run = &check_last_run_.Add({{"check", check}});
     series.last_success = &check_last_success_.Add({{"check", check}});
     series.alert_state = &alert_state_.Add({{"check", check}});
+    series.silenced = &check_silenced_.Add({{"check", check}});
     series.offenders_new = &offenders_.Add({{"check", check}, {"state", "new"}});
     series.offenders_persisting = &offenders_.Add({{"check", check}, {"state", "persisting"}});
     series.offenders_cleared = &offenders_cleared_.Add({{"check", check}});
@@ -102,6 +104,7 @@ void daemon_metrics::remove_check(const std::string& check) {
     check_last_run_.Remove(s.last_run);
     check_last_success_.Remove(s.last_success);
     alert_state_.Remove(s.alert_state);
+    check_silenced_.Remove(s.silenced);
     offenders_.Remove(s.offenders_new);
     offenders_.Remove(s.offenders_persisting);
     offenders_cleared_.Remove(s.offenders_cleared);
@@ -136,6 +139,10 @@ void daemon_metrics::record_run(const std::string& check, const checks::check_re
     std::vector<std::pair<std::string, double>> group_values;
     for (const auto& entry : groups) group_values.emplace_back(entry.group, entry.value);
     replace_series(check_breakdown_, s.breakdown, "check", check, "group", group_values);
+}
+
+void daemon_metrics::set_check_silenced(const std::string& check, bool silenced) {
+    if (auto it = checks_.find(check); it != checks_.end()) it->second.silenced->Set(silenced ? 1 : 0);
 }
 
 void daemon_metrics::set_alert_state(const std::string& check, alert_state state) {

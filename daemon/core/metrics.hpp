@@ -32,6 +32,7 @@ public:
     /// last_run change; value, details and breakdown keep their last good values.
     void record_run(const std::string& check, const checks::check_result& result, run_outcome outcome);
     void set_alert_state(const std::string& check, alert_state state);
+    void set_check_silenced(const std::string& check, bool silenced);
     /// The check's offender figures after a successful run (README "Offenders").
     void record_offenders(const std::string& check, std::size_t new_count, std::size_t persisting, std::size_t cleared,
                           std::optional<system_clock::time_point> oldest_first_seen);
@@ -66,6 +67,7 @@ private:
         prometheus::Gauge* last_run = nullptr;
         prometheus::Gauge* last_success = nullptr;
         prometheus::Gauge* alert_state = nullptr;
+        prometheus::Gauge* silenced = nullptr;
         prometheus::Gauge* offenders_new = nullptr;
         prometheus::Gauge* offenders_persisting = nullptr;
         prometheus::Counter* offenders_cleared = nullptr;
@@ -90,6 +92,7 @@ private:
     prometheus::Family<prometheus::Gauge>& check_last_run_;
     prometheus::Family<prometheus::Gauge>& check_last_success_;
     prometheus::Family<prometheus::Gauge>& alert_state_;
+    prometheus::Family<prometheus::Gauge>& check_silenced_;
     prometheus::Family<prometheus::Gauge>& offenders_;
     prometheus::Family<prometheus::Counter>& offenders_cleared_;
     prometheus::Family<prometheus::Gauge>& oldest_offender_;

@@ -1,5 +1,9 @@
 #include "daemon/core/status_json.hpp"
 
+#include <algorithm>
+
+#include "daemon/common/glob.hpp"
+
 #include <cmath>
 
 #include "daemon/common/time_format.hpp"
@@ -22,7 +26,8 @@ nlohmann::ordered_json breakdown_json(const checks::module_output& output) {
 
 }  // namespace
 
-nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& book, bool full) {
+nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipeline& alerts, bool full) {
+    const auto& book = alerts.book();
     const auto& config = task.config();
     const auto& status = task.status();
     nlohmann::ordered_json out{
@@ -39,6 +44,26 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& b
         {"error", nullptr},
         {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
     };
+    const auto* cover = alerts.cover(task.instance().check());
+    out["silenced_until"] = cover ? nlohmann::ordered_json(format_rfc3339(cover->until)) : nullptr;
+    out["silence_comment"] = cover ? nlohmann::ordered_json(cover->reason) : nullptr;
+    // The maintenance window that covers the check now, or the next one to start.
+    const auto now = system_clock::now();
+    std::optional<std::pair<const config::maintenance_window*, window_span>> window;
+    for (const auto& candidate : alerts.mutes().windows()) {
+        if (!std::any_of(candidate.checks.begin(), candidate.checks.end(),
+                         [&](const std::string& pattern) { return glob_match(pattern, task.instance().check()); }))
+            continue;
+        const auto span = current_or_next(candidate, now);
+        if (span && (!window || span->start < window->second.start)) window.emplace(&candidate, *span);
+    }
+    out["maintenance"] = nullptr;
+    if (window)
+        out["maintenance"] = {{"name", window->first->name},
+                              {"action", config::to_string(window->first->action)},
+                              {"active", window->second.start <= now},
+                              {"start", format_rfc3339(window->second.start)},
+                              {"end", format_rfc3339(window->second.end)}};
     if (const auto* ledger = book.ledger(task.instance())) {
         const auto oldest = ledger->oldest_first_seen();
         out["offenders"] = {{"tracked", ledger->offenders().size()},

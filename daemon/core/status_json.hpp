@@ -6,6 +6,7 @@
 
 #include "checks/result.hpp"
 #include "daemon/alerting/alert_event.hpp"
+#include "daemon/alerting/alert_pipeline.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/check_task.hpp"
 
@@ -13,8 +14,8 @@ namespace invariantd {
 
 
 /// The /api/v1/checks entry of a task; `full` adds breakdown and samples (/api/v1/checks/{name}).
-/// `book` holds the task's alert state.
-nlohmann::ordered_json check_to_json(const check_task& task, const alert_book& book, bool full);
+/// `alerts` holds the task's alert state, offenders and silences.
+nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipeline& alerts, bool full);
 
 /// One `once --json` entry: the result of a single run with its outcome.
 nlohmann::ordered_json once_result_to_json(const config::check_config& check, const checks::check_result& result,

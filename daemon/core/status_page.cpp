@@ -44,13 +44,31 @@ std::string offenders_line(const nlohmann::ordered_json& check) {
     return "<div class=\"offenders\">" + line + "</div>";
 }
 
+/// "silenced until …: comment" and the check's current or next maintenance window.
+std::string mute_lines(const nlohmann::ordered_json& check) {
+    std::string out;
+    if (check.contains("silenced_until") && check["silenced_until"].is_string())
+        out += fmt::format("<div class=\"silenced\">silenced until {}: {}</div>", time_cell(check["silenced_until"]),
+                           text_or(check["silence_comment"], ""));
+    if (check.contains("maintenance") && check["maintenance"].is_object()) {
+        const auto& window = check["maintenance"];
+        const bool active = window.value("active", false);
+        out += fmt::format("<div class=\"maintenance\">{} {} ({}) {}</div>",
+                           active ? "in maintenance window" : "next maintenance window", text_or(window["name"], ""),
+                           text_or(window["action"], ""),
+                           active ? "until " + time_cell(window["end"])
+                                  : time_cell(window["start"]) + " &ndash; " + time_cell(window["end"]));
+    }
+    return out;
+}
+
 std::string check_row(const nlohmann::ordered_json& check) {
     const auto name = check["name"].get<std::string>();
     const auto state = check["state"].get<std::string>();
     // Check names match [a-z0-9_]+ (config rule), so the name is a safe path segment as is.
     return fmt::format(
         "<tr class=\"check {state}\" data-check=\"{name}\" data-state=\"{state}\">"
-        "<td class=\"name\">{name} <a class=\"json\" href=\"/api/v1/checks/{name}\">JSON</a>{offenders}</td>"
+        "<td class=\"name\">{name} <a class=\"json\" href=\"/api/v1/checks/{name}\">JSON</a>{offenders}{mutes}</td>"
         "<td><span class=\"badge {state}\">{state}</span></td>"
         "<td class=\"value\">{value}</td><td>{condition}</td><td>{module}</td><td>{database}</td>"
         "<td>{last_run}</td><td>{last_success}</td><td class=\"error\">{error}</td></tr>\n",
@@ -58,7 +76,8 @@ std::string check_row(const nlohmann::ordered_json& check) {
         fmt::arg("value", text_or(check["value"], "&ndash;")), fmt::arg("condition", text_or(check["condition"], "")),
         fmt::arg("module", text_or(check["module"], "")), fmt::arg("database", text_or(check["database"], "")),
         fmt::arg("last_run", time_cell(check["last_run"])), fmt::arg("last_success", time_cell(check["last_success"])),
-        fmt::arg("error", text_or(check["error"], "")), fmt::arg("offenders", offenders_line(check)));
+        fmt::arg("error", text_or(check["error"], "")), fmt::arg("offenders", offenders_line(check)),
+        fmt::arg("mutes", mute_lines(check)));
 }
 
 }  // namespace
@@ -89,6 +108,15 @@ std::string render_status_page(const status_page_view& view) {
                                  database.up ? "" : ": " + html_escape(database.error));
     }
 
+    std::string silences;
+    for (const auto& entry : view.silences)
+        silences += fmt::format(
+            "<li class=\"silence\" data-silence=\"{}\"><b>{}</b> &middot; {} &middot; by {} &middot; {} left "
+            "(until {})</li>\n",
+            html_escape(entry.id), html_escape(entry.checks), html_escape(entry.comment), html_escape(entry.created_by),
+            html_escape(entry.time_left), html_escape(entry.ends_at));
+    if (silences.empty()) silences = "<li class=\"meta\">none</li>\n";
+
     return fmt::format(R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -100,7 +128,7 @@ h1{{margin:0 0 .2em}} h2{{font-size:1.1em;margin:1.2em 0 .4em}}
 table{{border-collapse:collapse;width:100%}} ul{{list-style:none;padding:0;margin:0}} li{{margin:.2em 0}}
 td,th{{white-space:nowrap;padding:.35em .7em;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}}
 th{{background:#f7fafc;font-weight:600}} td.value{{font-variant-numeric:tabular-nums;text-align:right}}
-td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}} a.json{{font-size:.8em;margin-left:.4em}} .offenders{{font-size:.85em;color:#4a5568}}
+td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere}} .meta{{color:#4a5568}} a.json{{font-size:.8em;margin-left:.4em}} .offenders,.silenced,.maintenance{{font-size:.85em;color:#4a5568}} .silenced{{color:#975a16}}
 .badge{{display:inline-block;padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}}
 .badge.ok{{background:#1f7a3a}} .badge.pending{{background:#b7791f}}
 .badge.firing{{background:#c53030}} .badge.error{{background:#6b46c1}}
@@ -113,6 +141,9 @@ td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere
 <h2>Databases</h2>
 <ul id="databases">
 {databases}</ul>
+<h2>Silences</h2>
+<ul id="silences">
+{silences}</ul>
 <h2>Checks</h2>
 <table id="checks"><thead><tr><th>check</th><th>state</th><th>value</th><th>alert when</th><th>module</th>
 <th>database</th><th>last run</th><th>last success</th><th>error</th></tr></thead>
@@ -122,7 +153,8 @@ td.error{{white-space:normal;color:#742a2a;max-width:40em;overflow-wrap:anywhere
 )",
                        fmt::arg("firing", counts[0]), fmt::arg("error", counts[1]),
                        fmt::arg("version", html_escape(view.version)), fmt::arg("generated", html_escape(view.generated_at)),
-                       fmt::arg("summary", summary), fmt::arg("databases", databases), fmt::arg("rows", rows));
+                       fmt::arg("summary", summary), fmt::arg("databases", databases), fmt::arg("rows", rows),
+                       fmt::arg("silences", silences));
 }
 
 }  // namespace invariantd

@@ -72,6 +72,11 @@ void add_versions_and_claims(sqlite3* db) {
     plain(db, "INSERT INTO meta (key, value) VALUES ('writer_epoch', 0)");
 }
 
+/// Step 2 → 3: silences (README "Silences"), one JSON document each.
+void add_silences(sqlite3* db) {
+    plain(db, "CREATE TABLE silences (id TEXT PRIMARY KEY, silence TEXT NOT NULL)");
+}
+
 void create_ledger_v1(sqlite3* db) {
     plain(db, R"(CREATE TABLE IF NOT EXISTS ledgers (
                    instance TEXT PRIMARY KEY, definition TEXT NOT NULL, last_seen REAL NOT NULL,
@@ -92,7 +97,7 @@ std::string sibling(const std::string& path, const char* name) {
 
 sqlite_state_store::sqlite_state_store(std::string path)
     : path_(std::move(path)),
-      opened_(open_state_file(path_, {create_v1, add_versions_and_claims})),
+      opened_(open_state_file(path_, {create_v1, add_versions_and_claims, add_silences})),
       db_(opened_.db),
       ledger_path_(sibling(path_, "ledger.db")) {
     try {
@@ -213,6 +218,31 @@ void sqlite_state_store::forget_ledgers(const std::vector<std::string>& instance
     exec(ledger_, ledger_path_, "COMMIT");
 }
 
+std::vector<std::string> sqlite_state_store::load_silences() {
+    std::vector<std::string> out;
+    statement query(db_, "SELECT silence FROM silences ORDER BY id");
+    while (query.row()) out.push_back(query.column_text(0));
+    return out;
+}
+
+void sqlite_state_store::write_silence(const std::string& id, const std::string& document) {
+    statement upsert(db_, "INSERT INTO silences (id, silence) VALUES (?1, ?2) "
+                          "ON CONFLICT (id) DO UPDATE SET silence = excluded.silence");
+    upsert.text(1, id);
+    upsert.text(2, document);
+    upsert.done();
+}
+
+void sqlite_state_store::forget_silences(const std::vector<std::string>& ids) {
+    if (ids.empty()) return;
+    exec(db_, path_, "BEGIN IMMEDIATE");
+    for (const auto& id : ids) {
+        statement erase(db_, "DELETE FROM silences WHERE id = ?1");
+        erase.text(1, id);
+        sqlite3_step(erase.handle);
+    }
+    exec(db_, path_, "COMMIT");
+}
 
 std::vector<stored_alert> sqlite_state_store::load_alerts() {
     std::vector<stored_alert> rows;

@@ -41,8 +41,11 @@ public:
     std::vector<stored_ledger> load_ledgers() override;
     void write_ledger(const stored_ledger& ledger) override;
     void forget_ledgers(const std::vector<std::string>& instances) override;
+    std::vector<std::string> load_silences() override;
+    void write_silence(const std::string& id, const std::string& document) override;
+    void forget_silences(const std::vector<std::string>& ids) override;
 
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
 private:
     std::string path_;

@@ -81,6 +81,11 @@ public:
     /// Replaces an instance's ledger in one transaction.
     virtual void write_ledger(const stored_ledger& ledger) = 0;
     virtual void forget_ledgers(const std::vector<std::string>& instances) = 0;
+    /// Silences as JSON documents (README "Silences"), any order.
+    virtual std::vector<std::string> load_silences() = 0;
+    /// Inserts or replaces silence `id`.
+    virtual void write_silence(const std::string& id, const std::string& document) = 0;
+    virtual void forget_silences(const std::vector<std::string>& ids) = 0;
 };
 
 }  // namespace invariantd::state

@@ -468,10 +468,10 @@ TEST_CASE("a state_dir written by release 0.1.0 is migrated, not discarded", "[a
     CHECK(alerts[0]["state"] == "firing");
     CHECK(alerts[0]["active_since"] == "2026-11-30T17:10:20.983Z");
     CHECK(hook.count() == 1);
-    CHECK(w.logs().find("schema migrated from version 0 to 2") != std::string::npos);
+    CHECK(w.logs().find("schema migrated from version 0 to 3") != std::string::npos);
     w.stop();
     const auto version = run_command({"sqlite3", (w.dir.path() / "state" / "outbox.db").string(), "PRAGMA user_version"});
-    CHECK(version.out == "2\n");
+    CHECK(version.out == "3\n");
 }
 
 TEST_CASE("a damaged outbox is set aside and monitoring starts with an empty one", "[alerts][state]") {

@@ -206,3 +206,56 @@ receivers:
     CHECK(errors[1] == "test.yaml:5:39: 'routing_key': environment variable 'INVARIANTD_T_UNSET' is not set");
     CHECK(errors[2] == "test.yaml:6:56: receiver 'am': 'timeout' must be greater than 0");
 }
+
+TEST_CASE("maintenance windows: bad names, days, times, zones, durations and one-off bounds are positioned errors",
+          "[config][maintenance]") {
+    const std::string m = "maintenance:\n  - name: nightly-etl\n    checks: [\"flex_*\"]\n";
+    const std::vector<error_case> cases{
+        {"unknown day", m + "    weekly: { days: [mon, funday], start: \"02:00\", duration: 1h, timezone: Europe/Berlin }\n",
+         {"test.yaml:4:27: maintenance window 'nightly-etl': unknown day 'funday' (use sun, mon, tue, wed, thu, fri, sat)"}},
+        {"no days", m + "    weekly: { days: [], start: \"02:00\", duration: 1h }\n",
+         {"test.yaml:4:21: maintenance window 'nightly-etl': 'weekly.days' must be a non-empty list of days (mon, tue, …)"}},
+        {"bad time", m + "    weekly: { days: [mon], start: \"24:00\", duration: 1h }\n",
+         {"test.yaml:4:35: maintenance window 'nightly-etl': 'weekly.start' must be a time HH:MM from 00:00 to 23:59, got '24:00'"}},
+        {"unknown zone", m + "    weekly: { days: [mon], start: \"02:00\", duration: 1h, timezone: Europe/Berlinn }\n",
+         {"test.yaml:4:68: maintenance window 'nightly-etl': unknown time zone 'Europe/Berlinn' (an IANA name such as "
+          "Europe/Berlin or UTC)"}},
+        {"duration over 7 days", m + "    weekly: { days: [mon], start: \"02:00\", duration: 8d }\n",
+         {"test.yaml:4:54: maintenance window 'nightly-etl': 'weekly.duration' must be greater than 0 and at most 7d, got '8d'"}},
+        {"bad duration", m + "    weekly: { days: [mon], start: \"02:00\", duration: an hour }\n",
+         {"test.yaml:4:54: 'weekly.duration': invalid duration 'an hour' (use e.g. 500ms, 30s, 5m, 1h, 1d)"}},
+        {"until not after from", m + "    from: 2026-12-06T02:00:00Z\n    until: 2026-12-05T22:00:00Z\n",
+         {"test.yaml:5:12: maintenance window 'nightly-etl': 'until' must be after 'from'"}},
+        {"from not RFC 3339", m + "    from: next friday\n    until: 2026-12-05T22:00:00Z\n",
+         {"test.yaml:4:11: maintenance window 'nightly-etl': 'from' must be an RFC 3339 time such as "
+          "2026-12-05T22:00:00Z, got 'next friday'"}},
+        {"from without until", m + "    from: \"2026-12-05T22:00:00Z\"\n",
+         {"test.yaml:4:11: maintenance window 'nightly-etl': a one-off window needs both 'from' and 'until'"}},
+        {"neither", m, {"test.yaml:2:5: maintenance window 'nightly-etl': needs 'weekly' or 'from' and 'until'"}},
+        {"both", m + "    weekly: { days: [mon], start: \"02:00\", duration: 1h }\n    from: 2026-12-05T22:00:00Z\n",
+         {"test.yaml:5:11: maintenance window 'nightly-etl': give either 'weekly' or 'from'/'until', not both"}},
+        {"bad action", m + "    action: mute\n    from: 2026-12-05T22:00:00Z\n    until: 2026-12-06T02:00:00Z\n",
+         {"test.yaml:4:13: 'action' must be one of silence|pause, got 'mute'"}},
+        {"bad name and empty checks",
+         "maintenance:\n  - name: \"nightly etl\"\n    checks: []\n    from: 2026-12-05T22:00:00Z\n    until: 2026-12-06T02:00:00Z\n",
+         {"test.yaml:2:11: maintenance window #1: name 'nightly etl' must match [A-Za-z0-9_.-]+",
+          "test.yaml:3:13: maintenance window 'nightly etl': 'checks' must be a non-empty list of check names or globs"}},
+        {"keep_firing_for is a duration", "defaults:\n  alert: { keep_firing_for: soon }\n",
+         {"test.yaml:2:29: 'alert.keep_firing_for': invalid duration 'soon' (use e.g. 500ms, 30s, 5m, 1h, 1d)"}},
+    };
+    for (const auto& c : cases) {
+        INFO("case: " << c.what << "\n" << c.yaml);
+        CHECK(errors_of(c.yaml) == c.expected);
+    }
+    // And a good one loads: quoted and unquoted times, full day names.
+    const auto config = load_config_text(
+        "maintenance:\n  - name: nightly-etl\n    checks: [\"flex_*\"]\n"
+        "    weekly: { days: [Monday, fri], start: \"02:00\", duration: 1h, timezone: Europe/Berlin }\n"
+        "    action: pause\n  - name: migration-2026-12\n    checks: [\"*\"]\n    from: 2026-12-05T22:00:00Z\n"
+        "    until: \"2026-12-06T02:00:00Z\"\n",
+        "test.yaml", "/tmp");
+    REQUIRE(config.maintenance.size() == 2);
+    CHECK(config.maintenance[0].weekly->days == std::vector<unsigned>{1, 5});
+    CHECK(config.maintenance[0].action == invariantd::config::maintenance_action::pause);
+    CHECK(config.maintenance[1].until > config.maintenance[1].from);
+}
