@@ -18,13 +18,14 @@ struct daemon_fixture {
     std::unique_ptr<daemon_process> daemon;
 
     /// `extra_server` lines go under `server:`; `checks` is the YAML list under `checks:`.
+    /// `setup_sql` runs on the world before the daemon starts.
     explicit daemon_fixture(const std::string& checks, const std::string& extra_server = "",
-                            const std::map<std::string, std::string>& env = {}) {
+                            const std::map<std::string, std::string>& env = {}, const std::string& setup_sql = "") {
         db_path = (dir.path() / "pos.db").string();
         sqlite_exec(db_path, R"(
 CREATE TABLE sales (id INTEGER PRIMARY KEY, server_id INTEGER, bar TEXT);
 INSERT INTO sales (server_id, bar) VALUES (7, 'north'), (NULL, 'north'), (NULL, 'south'), (8, 'south');
-)");
+)" + setup_sql);
         config_path = dir.write("invariantd.yaml", config_text(checks, extra_server));
         daemon = std::make_unique<daemon_process>(config_path, (dir.path() / "daemon.log").string(), env);
     }
