@@ -1,20 +1,19 @@
 // Alerts end to end: the real daemon, a real SQLite world, real HTTP receivers on loopback
 // (tests/support/test_receiver), restarts with SIGTERM and kill -9 (README.md "Alerts").
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <regex>
-
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sqlite_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_pki.hpp"
 #include "tests/support/test_receiver.hpp"
 
 using namespace invariantd::test;
@@ -29,7 +28,8 @@ const std::string slack_token = "T000/B000/slackToken1234";
 // Runbook 000's backfill: creates exactly the six missing shifts.
 const std::string backfill_000 =
     "INSERT INTO shifts (id, event_id, event_skill_requirement_id) VALUES "
-    "(6001, 221, 1004), (6002, 221, 1004), (6003, 221, 1005), (6004, 221, 1005), (6005, 224, 1008), (6006, 224, 1008);";
+    "(6001, 221, 1004), (6002, 221, 1004), (6003, 221, 1005), (6004, 221, 1005), (6005, 224, 1008), (6006, "
+    "224, 1008);";
 
 /// A temp directory with runbook 000's staffing world and a config written by the test.
 struct alert_world {
@@ -46,10 +46,12 @@ struct alert_world {
 
     /// `checks` is the YAML list under checks:, `receivers` the mapping under receivers:.
     void write_config(const std::string& checks, const std::string& receivers) {
-        config_path = dir.write("invariantd.yaml",
-                                "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\n"
-                                "databases:\n  staffing: { driver: sqlite, path: staffing.db }\n"
-                                "checks:\n" + checks + "receivers:\n" + receivers);
+        config_path =
+            dir.write("invariantd.yaml",
+                      "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\n"
+                      "databases:\n  staffing: { driver: sqlite, path: staffing.db }\n"
+                      "checks:\n" +
+                          checks + "receivers:\n" + receivers);
     }
 
     void start() {
@@ -80,28 +82,32 @@ struct alert_world {
     /// Every log the daemon wrote in this world.
     std::string logs() const {
         std::string all;
-        for (int i = 1; i <= starts; ++i) all += read_file(dir.path() / ("daemon-" + std::to_string(i) + ".log"));
+        for (int i = 1; i <= starts; ++i)
+            all += read_file(dir.path() / ("daemon-" + std::to_string(i) + ".log"));
         return all;
     }
 };
 
 std::string shift_check(const std::string& receivers, const std::string& extra_alert = "",
                         const std::string& interval = "1h") {
-    return "  - name: shift_coverage\n    module: shift_coverage\n    database: staffing\n    interval: " + interval +
-           "\n    alert:\n      when: \"> 0\"\n      severity: critical\n      receivers: [" + receivers +
+    return "  - name: shift_coverage\n    module: shift_coverage\n    database: staffing\n    interval: " +
+           interval + "\n    alert:\n      when: \"> 0\"\n      severity: critical\n      receivers: [" +
+           receivers +
            "]\n      summary: \"{{value}} shifts missing across {{details.events_affected}} events\"\n"
-           "      runbook_url: https://wiki.example.com/runbooks/shifts\n" + extra_alert;
+           "      runbook_url: https://wiki.example.com/runbooks/shifts\n" +
+           extra_alert;
 }
 
 const std::string rfc3339_shape = R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$)";
 
 }  // namespace
 
-TEST_CASE("pagerduty: trigger with the evidence, restart without re-paging, backfill resolves", "[alerts][pagerduty]") {
+TEST_CASE("pagerduty: trigger with the evidence, restart without re-paging, backfill resolves",
+          "[alerts][pagerduty]") {
     test_receiver pagerduty;
     alert_world w;
-    w.write_config(shift_check("oncall"),
-                   "  oncall: { type: pagerduty, routing_key: ${PD_KEY}, url: \"" + pagerduty.url("/v2/enqueue") + "\" }\n");
+    w.write_config(shift_check("oncall"), "  oncall: { type: pagerduty, routing_key: ${PD_KEY}, url: \"" +
+                                              pagerduty.url("/v2/enqueue") + "\" }\n");
     w.start();
     REQUIRE(pagerduty.wait_for(1));
     auto first = pagerduty.requests().at(0);
@@ -132,7 +138,9 @@ TEST_CASE("pagerduty: trigger with the evidence, restart without re-paging, back
     REQUIRE(trigger["links"].size() == 1);
     CHECK(trigger["links"][0]["href"] == "https://wiki.example.com/runbooks/shifts");
     CHECK(first.body.size() < 512 * 1024);
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"oncall\"}") == 1; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"oncall\"}") == 1;
+    }));
     CHECK(w.metric("invariantd_alert_state{check=\"shift_coverage\"}") == 2);
 
     // Restart while firing: the stored state keeps it firing, so no second page.
@@ -164,14 +172,18 @@ TEST_CASE("pagerduty: trigger with the evidence, restart without re-paging, back
     CHECK(http_get(w.port(), "/api/v1/checks/shift_coverage").body.find(routing_key) == std::string::npos);
 }
 
-TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve", "[alerts][alertmanager][webhook][slack]") {
+TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve",
+          "[alerts][alertmanager][webhook][slack]") {
     test_receiver am0, am1, hook, slack;
     alert_world w;
-    w.write_config(shift_check("am, ops, chat"),
-                   "  am: { type: alertmanager, url: [\"" + am0.url() + "\", \"" + am1.url() +
-                       "/\"], resend_interval: 1s, resend_resolved_for: 3s }\n"
-                       "  ops: { type: webhook, url: \"" + hook.url("/hook") + "\", hmac_secret: ${HOOK_SECRET} }\n"
-                       "  chat: { type: slack, url: \"" + slack.url("/services/" + slack_token) + "\" }\n");
+    w.write_config(shift_check("am, ops, chat"), "  am: { type: alertmanager, url: [\"" + am0.url() +
+                                                     "\", \"" + am1.url() +
+                                                     "/\"], resend_interval: 1s, resend_resolved_for: 3s }\n"
+                                                     "  ops: { type: webhook, url: \"" +
+                                                     hook.url("/hook") +
+                                                     "\", hmac_secret: ${HOOK_SECRET} }\n"
+                                                     "  chat: { type: slack, url: \"" +
+                                                     slack.url("/services/" + slack_token) + "\" }\n");
     w.start();
     // Alertmanager: every instance gets the alert, and gets it again while it fires.
     REQUIRE(am0.wait_for(2));
@@ -213,7 +225,8 @@ TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve", 
     CHECK(body["alerts"][0]["fingerprint"].get<std::string>().size() == 16);
     CHECK(body["invariantd"]["samples"][0]["event_id"] == 221);
     // Verified with an independent HMAC implementation: openssl's.
-    const auto openssl = run_command({"openssl", "dgst", "-sha256", "-hmac", hmac_secret}, signed_request.body);
+    const auto openssl =
+        run_command({"openssl", "dgst", "-sha256", "-hmac", hmac_secret}, signed_request.body);
     REQUIRE(openssl.exit_code == 0);
     const auto digest = openssl.out.substr(openssl.out.rfind(' ') + 1, 64);
     CHECK(signed_request.header("x-invariantd-signature") == "sha256=" + digest);
@@ -247,7 +260,8 @@ TEST_CASE("alertmanager, webhook and slack: payloads, re-posts, HMAC, resolve", 
     // Re-posted after resolving, then no more once resend_resolved_for (3 s) has passed.
     REQUIRE(poll_until([&] {
         std::size_t resolved_posts = 0;
-        for (const auto& request : am0.requests()) resolved_posts += request.json()[0].contains("endsAt") ? 1 : 0;
+        for (const auto& request : am0.requests())
+            resolved_posts += request.json()[0].contains("endsAt") ? 1 : 0;
         return resolved_posts >= 2;
     }));
     CHECK(am0.count() > before_resolve);
@@ -278,12 +292,16 @@ TEST_CASE("for delays the trigger; repeat_interval sends it again", "[alerts][fo
     CHECK(requests[1].at - requests[0].at >= 1900ms);
 }
 
-TEST_CASE("a receiver that refuses connections gets the notification after SIGTERM and a restart", "[alerts][durable]") {
+TEST_CASE("a receiver that refuses connections gets the notification after SIGTERM and a restart",
+          "[alerts][durable]") {
     const auto port = unused_port();
     alert_world w;
-    w.write_config(shift_check("ops"), "  ops: { type: webhook, url: \"http://127.0.0.1:" + std::to_string(port) + "/\" }\n");
+    w.write_config(shift_check("ops"),
+                   "  ops: { type: webhook, url: \"http://127.0.0.1:" + std::to_string(port) + "/\" }\n");
     w.start();
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"ops\"}") >= 1; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"ops\"}") >= 1;
+    }));
     CHECK(w.metric("invariantd_notification_queue_length{receiver=\"ops\"}") == 1);
     const auto alerts = w.alerts();
     REQUIRE(alerts.size() == 1);
@@ -296,7 +314,8 @@ TEST_CASE("a receiver that refuses connections gets the notification after SIGTE
     w.start();
     REQUIRE(hook.wait_for(1));
     CHECK(hook.requests().at(0).json()["status"] == "firing");
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notification_queue_length{receiver=\"ops\"}") == 0; }));
+    REQUIRE(
+        poll_until([&] { return w.metric("invariantd_notification_queue_length{receiver=\"ops\"}") == 0; }));
     w.run_check("shift_coverage");  // still firing: the restored state sends nothing new
     CHECK(w.queued() == 0);
     CHECK(hook.count() == 1);
@@ -311,14 +330,16 @@ TEST_CASE("kill -9 during delivery: delivered after restart, at most one duplica
         return answer;
     });
     alert_world w;
-    w.write_config(shift_check("ops"), "  ops: { type: webhook, url: \"" + hook.url() + "\", timeout: 90s }\n");
+    w.write_config(shift_check("ops"),
+                   "  ops: { type: webhook, url: \"" + hook.url() + "\", timeout: 90s }\n");
     w.start();
     REQUIRE(hook.wait_for(1));
     w.daemon->signal(SIGKILL);
     REQUIRE(w.daemon->wait_exit(10s).has_value());
     w.start();
     REQUIRE(hook.wait_for(2));
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"ops\"}") == 1; }));
+    REQUIRE(poll_until(
+        [&] { return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"ops\"}") == 1; }));
     REQUIRE(poll_until([&] { return w.queued() == 0; }));
     w.run_check("shift_coverage");
     CHECK(w.queued() == 0);
@@ -344,31 +365,38 @@ TEST_CASE("429 with Retry-After is honoured; 400 is dropped and counted", "[aler
         return answer;
     });
     alert_world w;
-    w.write_config(shift_check("limited, refusing"),
-                   "  limited: { type: webhook, url: \"" + limited.url() + "\" }\n"
-                   "  refusing: { type: slack, url: \"" + refusing.url() + "\" }\n");
+    w.write_config(shift_check("limited, refusing"), "  limited: { type: webhook, url: \"" + limited.url() +
+                                                         "\" }\n"
+                                                         "  refusing: { type: slack, url: \"" +
+                                                         refusing.url() + "\" }\n");
     w.start();
     REQUIRE(limited.wait_for(2));
     const auto requests = limited.requests();
     CHECK(requests[1].at - requests[0].at >= 2s);
     CHECK(requests[1].body == requests[0].body);
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"limited\"}") == 1; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"limited\"}") == 1;
+    }));
     CHECK(w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"limited\"}") == 1);
 
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"dropped\",receiver=\"refusing\"}") == 1; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_notifications_total{outcome=\"dropped\",receiver=\"refusing\"}") == 1;
+    }));
     CHECK(w.metric("invariantd_notification_queue_length{receiver=\"refusing\"}") == 0);
     CHECK(w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"refusing\"}") == 0);
     CHECK(refusing.count() == 1);
     CHECK(w.logs().find("dropped: receiver 'refusing' refused it with HTTP 400") != std::string::npos);
 }
 
-TEST_CASE("a check that keeps failing raises <check>:error; the next success resolves it", "[alerts][error_after]") {
+TEST_CASE("a check that keeps failing raises <check>:error; the next success resolves it",
+          "[alerts][error_after]") {
     test_receiver hook;
     alert_world w;
-    w.write_config("  - name: audit_backlog\n    module: sql\n    database: staffing\n    interval: 200ms\n"
-                   "    params: { query: \"SELECT id FROM audit_queue\" }\n"
-                   "    alert: { when: \"> 0\", error_after: 3, receivers: [ops] }\n",
-                   "  ops: { type: webhook, url: \"" + hook.url() + "\" }\n");
+    w.write_config(
+        "  - name: audit_backlog\n    module: sql\n    database: staffing\n    interval: 200ms\n"
+        "    params: { query: \"SELECT id FROM audit_queue\" }\n"
+        "    alert: { when: \"> 0\", error_after: 3, receivers: [ops] }\n",
+        "  ops: { type: webhook, url: \"" + hook.url() + "\" }\n");
     w.start();
     REQUIRE(hook.wait_for(1));
     const auto trigger = hook.requests().at(0).json();
@@ -396,8 +424,9 @@ TEST_CASE("a check removed by reload resolves its firing alert", "[alerts][reloa
     w.write_config(shift_check("ops"), receivers);
     w.start();
     REQUIRE(hook.wait_for(1));
-    w.write_config("  - { name: other, module: sql, database: staffing, params: { query: \"SELECT 1 WHERE 0\" } }\n",
-                   receivers);
+    w.write_config(
+        "  - { name: other, module: sql, database: staffing, params: { query: \"SELECT 1 WHERE 0\" } }\n",
+        receivers);
     REQUIRE(http_call(w.port(), "POST", "/-/reload").status == 200);
     REQUIRE(hook.wait_for(2));
     const auto resolve = hook.requests().at(1).json();
@@ -407,39 +436,28 @@ TEST_CASE("a check removed by reload resolves its firing alert", "[alerts][reloa
 
 TEST_CASE("HTTPS receivers: a certificate from a trusted CA for the host name is accepted, any other is not",
           "[alerts][tls]") {
-    temp_dir pki;
-    const auto openssl = [&](const std::vector<std::string>& args) {
-        std::vector<std::string> argv{"openssl"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        const auto result = run_command(argv);
-        INFO(result.err);
-        REQUIRE(result.exit_code == 0);
-    };
-    const auto at = [&](const std::string& name) { return (pki.path() / name).string(); };
-    openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.pem"), "-days",
-             "2", "-subj", "/CN=invariantd test CA"});
     // One certificate for localhost, one for a name the daemon never dials.
-    for (const std::string name : {"localhost", "elsewhere.example"}) {
-        pki.write(name + ".ext", "subjectAltName=DNS:" + name + "\n");
-        openssl({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", at(name + ".key"), "-out", at(name + ".csr"),
-                 "-subj", "/CN=" + name});
-        openssl({"x509", "-req", "-in", at(name + ".csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"),
-                 "-CAcreateserial", "-out", at(name + ".pem"), "-days", "2", "-extfile", at(name + ".ext")});
-    }
+    const test_pki pki({"localhost", "elsewhere.example"});
+    const auto at = [&](const std::string& name) { return pki.at(name); };
     test_receiver good(at("localhost.pem"), at("localhost.key"));
     test_receiver wrong_name(at("elsewhere.example.pem"), at("elsewhere.example.key"));
 
     alert_world w;
-    w.write_config(shift_check("good, wrong_name"),
-                   "  good: { type: webhook, url: \"" + good.url("/hook", "localhost") + "\" }\n"
-                   "  wrong_name: { type: webhook, url: \"" + wrong_name.url("/hook", "localhost") + "\" }\n");
+    w.write_config(shift_check("good, wrong_name"), "  good: { type: webhook, url: \"" +
+                                                        good.url("/hook", "localhost") +
+                                                        "\" }\n"
+                                                        "  wrong_name: { type: webhook, url: \"" +
+                                                        wrong_name.url("/hook", "localhost") + "\" }\n");
     // OpenSSL's default trust store honours SSL_CERT_FILE: the test CA is the only one trusted.
     w.starts++;
-    w.daemon = std::make_unique<daemon_process>(w.config_path, (w.dir.path() / "daemon-1.log").string(),
-                                                std::map<std::string, std::string>{{"SSL_CERT_FILE", at("ca.pem")}});
+    w.daemon =
+        std::make_unique<daemon_process>(w.config_path, (w.dir.path() / "daemon-1.log").string(),
+                                         std::map<std::string, std::string>{{"SSL_CERT_FILE", at("ca.pem")}});
     REQUIRE(good.wait_for(1));
     CHECK(good.requests().at(0).json()["status"] == "firing");
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"wrong_name\"}") >= 1; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_notifications_total{outcome=\"failed\",receiver=\"wrong_name\"}") >= 1;
+    }));
     CHECK(wrong_name.count() == 0);  // the handshake failed before any request
     CHECK(w.metric("invariantd_notifications_total{outcome=\"sent\",receiver=\"good\"}") == 1);
     CHECK(w.logs().find("certificate verify failed") != std::string::npos);
@@ -452,7 +470,8 @@ TEST_CASE("a state_dir written by release 0.1.0 is migrated, not discarded", "[a
     test_receiver hook;
     alert_world w;
     std::filesystem::create_directories(w.dir.path() / "state");
-    std::filesystem::copy_file(source_path("tests/fixtures/state-0.1.0/outbox.db"), w.dir.path() / "state" / "outbox.db");
+    std::filesystem::copy_file(source_path("tests/fixtures/state-0.1.0/outbox.db"),
+                               w.dir.path() / "state" / "outbox.db");
     // A long repeat_interval: the fixture's trigger is days old when this runs.
     w.write_config(shift_check("hook", "      repeat_interval: 100000h\n"),
                    "  hook: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n");
@@ -461,7 +480,8 @@ TEST_CASE("a state_dir written by release 0.1.0 is migrated, not discarded", "[a
     const auto delivered = hook.requests().at(0).json();
     CHECK(delivered["status"] == "firing");
     CHECK(delivered["alerts"][0]["startsAt"] == "2026-11-30T17:10:20.983Z");
-    REQUIRE(poll_until([&] { return w.metric("invariantd_notification_queue_length{receiver=\"hook\"}") == 0; }));
+    REQUIRE(
+        poll_until([&] { return w.metric("invariantd_notification_queue_length{receiver=\"hook\"}") == 0; }));
     w.run_check("shift_coverage");  // the migrated state is firing: nothing new is sent
     const auto alerts = w.alerts();
     REQUIRE(alerts.size() == 1);
@@ -470,7 +490,8 @@ TEST_CASE("a state_dir written by release 0.1.0 is migrated, not discarded", "[a
     CHECK(hook.count() == 1);
     CHECK(w.logs().find("schema migrated from version 0 to 3") != std::string::npos);
     w.stop();
-    const auto version = run_command({"sqlite3", (w.dir.path() / "state" / "outbox.db").string(), "PRAGMA user_version"});
+    const auto version =
+        run_command({"sqlite3", (w.dir.path() / "state" / "outbox.db").string(), "PRAGMA user_version"});
     CHECK(version.out == "3\n");
 }
 
@@ -514,10 +535,11 @@ TEST_CASE("a damaged outbox is set aside and monitoring starts with an empty one
 TEST_CASE("a state_dir that cannot be created is a start-up error naming the path", "[alerts][state]") {
     alert_world w;
     w.dir.write("blocker", "a file where the state directory's parent should be\n");
-    const auto config = w.dir.write("invariantd.yaml",
-                                    "server: { listen: \"127.0.0.1:0\" }\nstate_dir: blocker/state\n"
-                                    "databases:\n  staffing: { driver: sqlite, path: staffing.db }\n"
-                                    "checks:\n  - { name: shifts, module: shift_coverage, database: staffing }\n");
+    const auto config =
+        w.dir.write("invariantd.yaml",
+                    "server: { listen: \"127.0.0.1:0\" }\nstate_dir: blocker/state\n"
+                    "databases:\n  staffing: { driver: sqlite, path: staffing.db }\n"
+                    "checks:\n  - { name: shifts, module: shift_coverage, database: staffing }\n");
     const auto result = run_command({daemon_binary(), "run", "-c", config});
     CHECK(result.exit_code == 70);
     CHECK((result.out + result.err).find((w.dir.path() / "blocker" / "state").string()) != std::string::npos);
@@ -538,8 +560,9 @@ TEST_CASE("notify_on_new: a firing alert pages again when a run finds a new offe
     w.run_check("shift_coverage");  // the same offenders: nothing new, nothing sent
     CHECK(hook.count() == 1);
 
-    sqlite_exec(w.db_path, "INSERT INTO event_skill_requirements (id, event_id, skill_name, needed_workers) "
-                           "VALUES (1100, 221, 'Barback', 1);");
+    sqlite_exec(w.db_path,
+                "INSERT INTO event_skill_requirements (id, event_id, skill_name, needed_workers) "
+                "VALUES (1100, 221, 'Barback', 1);");
     w.run_check("shift_coverage");
     REQUIRE(hook.wait_for(2));
     const auto second = hook.requests().at(1).json();
@@ -551,13 +574,16 @@ TEST_CASE("notify_on_new: a firing alert pages again when a run finds a new offe
     CHECK(second["invariantd"]["samples"][0]["role"] == "Barback");
 }
 
-TEST_CASE("slack: the samples are lines a person reads, with how long each has been wrong", "[alerts][slack][offenders]") {
+TEST_CASE("slack: the samples are lines a person reads, with how long each has been wrong",
+          "[alerts][slack][offenders]") {
     test_receiver slack;
     alert_world w;
-    w.write_config(shift_check("chat"), "  chat: { type: slack, url: \"" + slack.url("/services/x") + "\" }\n");
+    w.write_config(shift_check("chat"),
+                   "  chat: { type: slack, url: \"" + slack.url("/services/x") + "\" }\n");
     w.start();
     REQUIRE(slack.wait_for(1));
     const auto text = slack.requests().at(0).json()["text"].get<std::string>();
-    CHECK(text.find("Event 221 Downtown Concert After-Party \u2014 Bartender 1/3 (2 missing), since ") != std::string::npos);
+    CHECK(text.find("Event 221 Downtown Concert After-Party \u2014 Bartender 1/3 (2 missing), since ") !=
+          std::string::npos);
     CHECK(text.find('{') == std::string::npos);
 }

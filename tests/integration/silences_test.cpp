@@ -3,13 +3,13 @@
 // notifications held while alert_state moves, the three end-of-silence cases, globs, restarts,
 // windows (one-off, reload, pause), Alertmanager re-posts, keep_firing_for through a flap,
 // and the `invariantd silence` CLI.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_fixture.hpp"
+#include "tests/support/test_pki.hpp"
 #include "tests/support/test_receiver.hpp"
 
 using namespace invariantd::test;
@@ -38,16 +38,19 @@ struct silence_world {
             "  - name: missing_server\n    module: sql\n    database: pos\n    interval: " + interval +
             "\n    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
             "    alert: { when: \"> 0\", receivers: [" +
-            (receivers.empty() ? std::string("pager, chat") : std::string("am")) + "]" + alert_extra + " }\n" +
-            receivers_yaml + top_level;
+            (receivers.empty() ? std::string("pager, chat") : std::string("am")) + "]" + alert_extra +
+            " }\n" + receivers_yaml + top_level;
         fixture = std::make_unique<daemon_fixture>(checks, "  api_token: ${API_TOKEN}\n",
-                                                   std::map<std::string, std::string>{{"API_TOKEN", token}}, setup_sql);
+                                                   std::map<std::string, std::string>{{"API_TOKEN", token}},
+                                                   setup_sql);
     }
     std::uint16_t port() const { return fixture->port(); }
     void run() const {
         REQUIRE(http_call(port(), "POST", "/api/v1/checks/missing_server/run?wait=1", auth).status == 200);
     }
-    double metric(const std::string& series) const { return metric_value(fixture->metrics(), series).value_or(-1); }
+    double metric(const std::string& series) const {
+        return metric_value(fixture->metrics(), series).value_or(-1);
+    }
     std::string silence(const std::string& checks, const std::string& length = "2h") const {
         const auto reply = http_call(port(), "POST", "/api/v1/silences", auth,
                                      R"({"checks": )" + checks + R"(, "duration": ")" + length +
@@ -58,8 +61,12 @@ struct silence_world {
     void expire(const std::string& id) const {
         REQUIRE(http_call(port(), "DELETE", "/api/v1/silences/" + id, auth).status == 200);
     }
-    void fix() const { sqlite_exec(fixture->db_path, "UPDATE sales SET server_id = 9 WHERE server_id IS NULL;"); }
-    void breach() const { sqlite_exec(fixture->db_path, "INSERT INTO sales (server_id, bar) VALUES (NULL, 'east');"); }
+    void fix() const {
+        sqlite_exec(fixture->db_path, "UPDATE sales SET server_id = 9 WHERE server_id IS NULL;");
+    }
+    void breach() const {
+        sqlite_exec(fixture->db_path, "INSERT INTO sales (server_id, bar) VALUES (NULL, 'east');");
+    }
     nlohmann::json check() const {
         return nlohmann::json::parse(http_get(port(), "/api/v1/checks/missing_server", auth).body);
     }
@@ -87,7 +94,8 @@ TEST_CASE("silences API: token, every validation answered 400 naming the field, 
     silence_world w;
     REQUIRE(poll_until([&] { return w.ran(); }));
     const std::string who = R"("comment": "seed-001 migration", "created_by": "dba")";
-    CHECK(http_call(w.port(), "POST", "/api/v1/silences", {}, R"({"checks": ["x"], "duration": "1h", )" + who + "}")
+    CHECK(http_call(w.port(), "POST", "/api/v1/silences", {},
+                    R"({"checks": ["x"], "duration": "1h", )" + who + "}")
               .status == 401);
     CHECK(http_get(w.port(), "/api/v1/silences").status == 401);
     const std::vector<std::pair<std::string, std::string>> bad{
@@ -98,7 +106,8 @@ TEST_CASE("silences API: token, every validation answered 400 naming the field, 
         {R"({"checks": ["x"], "duration": "1h", "comment": "c"})", "created_by"},
         {R"({"checks": ["x"], )" + who + "}", "duration"},
         {R"({"checks": ["x"], "duration": "100d", )" + who + "}", "duration"},
-        {R"({"checks": ["x"], "duration": "1h", "ends_at": "2030-01-01T00:00:00Z", )" + who + "}", "duration"},
+        {R"({"checks": ["x"], "duration": "1h", "ends_at": "2030-01-01T00:00:00Z", )" + who + "}",
+         "duration"},
         {R"({"checks": ["x"], "ends_at": "2020-01-01T00:00:00Z", )" + who + "}", "ends_at"},
         {R"({"checks": ["x"], "ends_at": "later", )" + who + "}", "ends_at"},
     };
@@ -128,7 +137,8 @@ TEST_CASE("silences API: token, every validation answered 400 naming the field, 
     CHECK(w.check()["silence_comment"] == "seed-001 migration");
     CHECK(w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 1);
     const auto page = http_get(w.port(), "/").body;
-    CHECK(page.find("<li class=\"silence\" data-silence=\"" + id + "\"><b>missing_*</b> &middot; seed-001 migration "
+    CHECK(page.find("<li class=\"silence\" data-silence=\"" + id +
+                    "\"><b>missing_*</b> &middot; seed-001 migration "
                     "&middot; by dba &middot; 1h59m left") != std::string::npos);
     CHECK(page.find("<div class=\"silenced\">silenced until") != std::string::npos);
 
@@ -140,19 +150,23 @@ TEST_CASE("silences API: token, every validation answered 400 naming the field, 
     CHECK(w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 0);
 }
 
-TEST_CASE("a silence holds trigger, re-send and resolve while alert_state moves; its end brings each receiver up "
-          "to date",
-          "[silences][alerts]") {
+TEST_CASE(
+    "a silence holds trigger, re-send and resolve while alert_state moves; its end brings each receiver up "
+    "to date",
+    "[silences][alerts]") {
     SECTION("firing during the silence and never sent: a trigger at the end, once per receiver") {
         silence_world w(", repeat_interval: 1s", "", "", "200ms", fixed_world);
         REQUIRE(poll_until([&] { return w.ran(); }));
         const auto id = w.silence(R"(["missing_*"])");
         w.breach();
-        REQUIRE(poll_until([&] { return w.metric("invariantd_alert_state{check=\"missing_server\"}") == 2; }));
+        REQUIRE(
+            poll_until([&] { return w.metric("invariantd_alert_state{check=\"missing_server\"}") == 2; }));
         // Runs go on (and repeat_interval passes) while nothing is sent.
-        const double runs = w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}");
+        const double runs =
+            w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}");
         REQUIRE(poll_until([&] {
-            return w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") >= runs + 8;
+            return w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") >=
+                   runs + 8;
         }));
         CHECK(w.nothing_queued());
         CHECK(w.pager.count() == 0);
@@ -211,9 +225,9 @@ TEST_CASE("silences survive a restart", "[silences][state]") {
         w.fixture->daemon->signal(SIGTERM);
         REQUIRE(w.fixture->daemon->wait_exit(20s) == std::optional<int>(0));
         // The same state directory and configuration, a new process.
-        w.fixture->daemon = std::make_unique<daemon_process>(w.fixture->config_path,
-                                                             (w.fixture->dir.path() / "daemon-2.log").string(),
-                                                             std::map<std::string, std::string>{{"API_TOKEN", token}});
+        w.fixture->daemon = std::make_unique<daemon_process>(
+            w.fixture->config_path, (w.fixture->dir.path() / "daemon-2.log").string(),
+            std::map<std::string, std::string>{{"API_TOKEN", token}});
         REQUIRE(poll_until([&] { return w.ran(); }));
         const auto listed = nlohmann::json::parse(http_get(w.port(), "/api/v1/silences", auth).body);
         REQUIRE(listed.size() == 1);
@@ -230,10 +244,12 @@ TEST_CASE("silences survive a restart", "[silences][state]") {
 }
 
 TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silences][maintenance]") {
-    const std::string covering = "maintenance:\n  - name: migration\n    checks: [\"missing_*\"]\n"
-                                 "    from: 2020-01-01T00:00:00Z\n    until: 2099-01-01T00:00:00Z\n";
-    const std::string past = "maintenance:\n  - name: old\n    checks: [\"*\"]\n"
-                             "    from: 2020-01-01T00:00:00Z\n    until: \"2020-01-02T00:00:00Z\"\n";
+    const std::string covering =
+        "maintenance:\n  - name: migration\n    checks: [\"missing_*\"]\n"
+        "    from: 2020-01-01T00:00:00Z\n    until: 2099-01-01T00:00:00Z\n";
+    const std::string past =
+        "maintenance:\n  - name: old\n    checks: [\"*\"]\n"
+        "    from: 2020-01-01T00:00:00Z\n    until: \"2020-01-02T00:00:00Z\"\n";
     silence_world w("", "", covering, "200ms");
     REQUIRE(poll_until([&] { return w.ran(); }));
     CHECK(w.metric("invariantd_alert_state{check=\"missing_server\"}") == 2);
@@ -245,19 +261,25 @@ TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silence
     CHECK(windows[0]["active"] == true);
     CHECK(windows[0]["action"] == "silence");
     CHECK(windows[0]["next_end"] == "2099-01-01T00:00:00.000Z");
-    CHECK(http_get(w.port(), "/").body.find("in maintenance window migration (silence) until") != std::string::npos);
+    CHECK(http_get(w.port(), "/").body.find("in maintenance window migration (silence) until") !=
+          std::string::npos);
     CHECK(w.nothing_queued());
     CHECK(w.pager.count() == 0);
 
     // A reload that replaces it with a window in the past ends the silence at once: the
     // firing alert goes out.
-    w.fixture->dir.write("invariantd.yaml", w.fixture->config_text(
-        "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
-        "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
-        "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
-        "receivers:\n  pager: { type: webhook, url: \"" + w.pager.url("/pager") + "\" }\n"
-        "  chat: { type: webhook, url: \"" + w.chat.url("/chat") + "\" }\n" + past,
-        "  api_token: ${API_TOKEN}\n"));
+    w.fixture->dir.write(
+        "invariantd.yaml",
+        w.fixture->config_text(
+            "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
+            "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
+            "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
+            "receivers:\n  pager: { type: webhook, url: \"" +
+                w.pager.url("/pager") +
+                "\" }\n"
+                "  chat: { type: webhook, url: \"" +
+                w.chat.url("/chat") + "\" }\n" + past,
+            "  api_token: ${API_TOKEN}\n"));
     REQUIRE(http_call(w.port(), "POST", "/-/reload", auth).status == 200);
     REQUIRE(w.pager.wait_for(1));
     CHECK(w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 0);
@@ -266,20 +288,28 @@ TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silence
     CHECK(windows[0]["next_start"].is_null());
 
     // action: pause — no runs at all (last_run stays), series keep their values.
-    w.fixture->dir.write("invariantd.yaml", w.fixture->config_text(
-        "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
-        "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
-        "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
-        "  - { name: ticker, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: \"SELECT 1\" } }\n"
-        "receivers:\n  pager: { type: webhook, url: \"" + w.pager.url("/pager") + "\" }\n"
-        "  chat: { type: webhook, url: \"" + w.chat.url("/chat") + "\" }\n" + covering + "    action: pause\n",
-        "  api_token: ${API_TOKEN}\n"));
+    w.fixture->dir.write(
+        "invariantd.yaml",
+        w.fixture->config_text(
+            "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
+            "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
+            "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
+            "  - { name: ticker, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
+            "\"SELECT 1\" } }\n"
+            "receivers:\n  pager: { type: webhook, url: \"" +
+                w.pager.url("/pager") +
+                "\" }\n"
+                "  chat: { type: webhook, url: \"" +
+                w.chat.url("/chat") + "\" }\n" + covering + "    action: pause\n",
+            "  api_token: ${API_TOKEN}\n"));
     REQUIRE(http_call(w.port(), "POST", "/-/reload", auth).status == 200);
     REQUIRE(poll_until([&] { return w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 1; }));
     const auto paused_run = w.check()["last_run"];
     // The other check runs five more times meanwhile; the paused one not once.
     const double ticks = w.metric("invariantd_check_runs_total{check=\"ticker\",outcome=\"ok\"}");
-    REQUIRE(poll_until([&] { return w.metric("invariantd_check_runs_total{check=\"ticker\",outcome=\"ok\"}") >= ticks + 5; }));
+    REQUIRE(poll_until([&] {
+        return w.metric("invariantd_check_runs_total{check=\"ticker\",outcome=\"ok\"}") >= ticks + 5;
+    }));
     CHECK(w.check()["last_run"] == paused_run);
     CHECK(w.metric("invariantd_check_value{check=\"missing_server\"") == 2);
     CHECK(w.metric("invariantd_check_up{check=\"missing_server\"}") == 1);
@@ -291,15 +321,18 @@ TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silence
 TEST_CASE("Alertmanager: re-posts stop during a silence, and its end posts the current state again",
           "[silences][alertmanager]") {
     test_receiver am;
-    silence_world w("", "receivers:\n  am: { type: alertmanager, url: \"" + am.url() + "\", resend_interval: 1s }\n",
-                    "", "200ms");
+    silence_world w(
+        "", "receivers:\n  am: { type: alertmanager, url: \"" + am.url() + "\", resend_interval: 1s }\n", "",
+        "200ms");
     REQUIRE(am.wait_for(2));  // the trigger and a re-post
     const auto id = w.silence(R"(["missing_server"])");
     const auto posted = am.count();
     // Several re-post intervals pass (the check runs fifteen more times at 200 ms).
-    const double runs = w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}");
+    const double runs =
+        w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}");
     REQUIRE(poll_until([&] {
-        return w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") >= runs + 15;
+        return w.metric("invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") >=
+               runs + 15;
     }));
     CHECK(am.count() <= posted + 1);  // at most one already due when the silence began
     const auto during = am.count();
@@ -310,8 +343,9 @@ TEST_CASE("Alertmanager: re-posts stop during a silence, and its end posts the c
     CHECK(last[0]["annotations"]["value"] == "2");
 }
 
-TEST_CASE("keep_firing_for: a value flapping around the threshold pages once, then resolves after the quiet period",
-          "[alerts][keep_firing_for]") {
+TEST_CASE(
+    "keep_firing_for: a value flapping around the threshold pages once, then resolves after the quiet period",
+    "[alerts][keep_firing_for]") {
     silence_world w(", keep_firing_for: 2s");
     REQUIRE(w.pager.wait_for(1));
     for (int flap = 0; flap < 3; ++flap) {
@@ -340,8 +374,8 @@ TEST_CASE("invariantd silence add|list|expire against the running daemon", "[sil
     const std::string url = "http://127.0.0.1:" + std::to_string(w.port());
     const std::map<std::string, std::string> env{{"INVARIANTD_API_TOKEN", token}, {"USER", "riley"}};
 
-    auto added = run_command({daemon_binary(), "silence", "add", "--url", url, "--check", "missing_*", "--check",
-                              "flex_*", "--for", "2h", "--comment", "seed-001 dedup migration"},
+    auto added = run_command({daemon_binary(), "silence", "add", "--url", url, "--check", "missing_*",
+                              "--check", "flex_*", "--for", "2h", "--comment", "seed-001 dedup migration"},
                              "", env);
     CHECK(added.exit_code == 0);
     const std::string id = added.out.substr(0, added.out.find('\n'));
@@ -357,8 +391,8 @@ TEST_CASE("invariantd silence add|list|expire against the running daemon", "[sil
     CHECK(nlohmann::json::parse(listed.out)[0]["id"] == id);
 
     // Rejected by the daemon: exit 1 with its message.
-    auto refused = run_command({daemon_binary(), "silence", "add", "--url", url, "--check", "x", "--for", "100d",
-                                "--comment", "too long"},
+    auto refused = run_command({daemon_binary(), "silence", "add", "--url", url, "--check", "x", "--for",
+                                "100d", "--comment", "too long"},
                                "", env);
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("400: 'duration' must be greater than 0 and at most 90d") != std::string::npos);
@@ -368,7 +402,9 @@ TEST_CASE("invariantd silence add|list|expire against the running daemon", "[sil
     CHECK(wrong.err.find("401") != std::string::npos);
     CHECK(wrong.err.find("INVARIANTD_API_TOKEN") != std::string::npos);
     CHECK(wrong.err.find("not-the-token") == std::string::npos);
-    CHECK(run_command({daemon_binary(), "silence", "expire", "--url", url, "no-such-id"}, "", env).exit_code == 1);
+    CHECK(
+        run_command({daemon_binary(), "silence", "expire", "--url", url, "no-such-id"}, "", env).exit_code ==
+        1);
 
     auto expired = run_command({daemon_binary(), "silence", "expire", "--url", url, id}, "", env);
     CHECK(expired.exit_code == 0);
@@ -380,7 +416,40 @@ TEST_CASE("invariantd silence add|list|expire against the running daemon", "[sil
     auto unreachable = run_command({daemon_binary(), "silence", "list", "--url", nowhere}, "", env);
     CHECK(unreachable.exit_code == 2);
     CHECK(unreachable.err.find("cannot reach the daemon at " + nowhere) != std::string::npos);
-    CHECK(run_command({daemon_binary(), "silence", "add", "--check", "x", "--for", "1h"}, "", env).exit_code == 64);
+    CHECK(
+        run_command({daemon_binary(), "silence", "add", "--check", "x", "--for", "1h"}, "", env).exit_code ==
+        64);
     CHECK(run_command({daemon_binary(), "silence", "frobnicate"}, "", env).exit_code == 64);
     CHECK(run_command({daemon_binary(), "silence", "expire"}, "", env).exit_code == 64);
+}
+
+TEST_CASE("invariantd silence speaks HTTPS with a CA file and basic auth", "[silences][cli][tls]") {
+    // A TLS endpoint standing in for a daemon behind HTTPS and basic auth: it records the
+    // request and answers an empty silence list.
+    const test_pki pki({"localhost"});
+    test_receiver daemon(pki.cert("localhost"), pki.key("localhost"));
+    daemon.respond_with([](const received_request&, std::size_t) {
+        canned_response answer;
+        answer.status = 200;
+        answer.body = "[]";
+        return answer;
+    });
+    const auto url = daemon.url("", "localhost");
+    const std::map<std::string, std::string> env{{"INVARIANTD_PASSWORD", "s3cret"},
+                                                 {"INVARIANTD_API_TOKEN", ""}};
+    auto listed = run_command(
+        {daemon_binary(), "silence", "list", "--url", url, "--ca-file", pki.ca(), "--user", "oncall"}, "",
+        env);
+    CHECK(listed.exit_code == 0);
+    CHECK(listed.out.rfind("ID", 0) == 0);
+    REQUIRE(daemon.count() == 1);
+    CHECK(daemon.requests()[0].method == "GET");
+    CHECK(daemon.requests()[0].target == "/api/v1/silences");
+    CHECK(daemon.requests()[0].header("authorization") == "Basic b25jYWxsOnMzY3JldA==");  // oncall:s3cret
+    // Without the CA the certificate is not trusted: unreachable, exit 2, and no request.
+    auto untrusted = run_command({daemon_binary(), "silence", "list", "--url", url}, "",
+                                 {{"SSL_CERT_FILE", pki.at("localhost.ext")}});
+    CHECK(untrusted.exit_code == 2);
+    CHECK(untrusted.err.find("certificate verify failed") != std::string::npos);
+    CHECK(daemon.count() == 1);
 }

@@ -20,7 +20,8 @@ struct daemon_fixture {
     /// `extra_server` lines go under `server:`; `checks` is the YAML list under `checks:`.
     /// `setup_sql` runs on the world before the daemon starts.
     explicit daemon_fixture(const std::string& checks, const std::string& extra_server = "",
-                            const std::map<std::string, std::string>& env = {}, const std::string& setup_sql = "") {
+                            const std::map<std::string, std::string>& env = {},
+                            const std::string& setup_sql = "") {
         db_path = (dir.path() / "pos.db").string();
         sqlite_exec(db_path, R"(
 CREATE TABLE sales (id INTEGER PRIMARY KEY, server_id INTEGER, bar TEXT);
@@ -31,7 +32,8 @@ INSERT INTO sales (server_id, bar) VALUES (7, 'north'), (NULL, 'north'), (NULL, 
     }
 
     std::string config_text(const std::string& checks, const std::string& extra_server = "") const {
-        return "server:\n  listen: \"127.0.0.1:0\"\n" + extra_server + "state_dir: state\nlog: { level: debug }\n" +
+        return "server:\n  listen: \"127.0.0.1:0\"\n" + extra_server +
+               "state_dir: state\nlog: { level: debug }\n" +
                "databases:\n  pos: { driver: sqlite, path: pos.db }\nchecks:\n" + checks;
     }
 
@@ -42,7 +44,8 @@ INSERT INTO sales (server_id, bar) VALUES (7, 'north'), (NULL, 'north'), (NULL, 
 /// A check whose value is 2 (two sales without server_id) and which alerts when > 0.
 inline const char* missing_server_check =
     "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 1h\n"
-    "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\", group_column: bar }\n"
+    "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\", group_column: "
+    "bar }\n"
     "    alert: { when: \"> 0\" }\n";
 
 }  // namespace invariantd::test
