@@ -27,22 +27,31 @@ struct silence_world {
     test_receiver chat;
     std::unique_ptr<daemon_fixture> fixture;
 
+    std::string check_yaml;      ///< the missing_server check
+    std::string receivers_yaml;  ///< the receivers block
+
     explicit silence_world(const std::string& alert_extra = "", const std::string& receivers = "",
                            const std::string& top_level = "", const std::string& interval = "1h",
                            const std::string& setup_sql = "") {
-        const std::string receivers_yaml =
-            receivers.empty() ? "receivers:\n  pager: { type: webhook, url: \"" + pager.url("/pager") +
-                                    "\" }\n  chat: { type: webhook, url: \"" + chat.url("/chat") + "\" }\n"
-                              : receivers;
-        const std::string checks =
+        receivers_yaml = receivers.empty()
+                             ? "receivers:\n  pager: { type: webhook, url: \"" + pager.url("/pager") +
+                                   "\" }\n  chat: { type: webhook, url: \"" + chat.url("/chat") + "\" }\n"
+                             : receivers;
+        check_yaml =
             "  - name: missing_server\n    module: sql\n    database: pos\n    interval: " + interval +
             "\n    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
             "    alert: { when: \"> 0\", receivers: [" +
-            (receivers.empty() ? std::string("pager, chat") : std::string("am")) + "]" + alert_extra +
-            " }\n" + receivers_yaml + top_level;
-        fixture = std::make_unique<daemon_fixture>(checks, "  api_token: ${API_TOKEN}\n",
-                                                   std::map<std::string, std::string>{{"API_TOKEN", token}},
-                                                   setup_sql);
+            (receivers.empty() ? std::string("pager, chat") : std::string("am")) + "]" + alert_extra + " }\n";
+        fixture = std::make_unique<daemon_fixture>(
+            check_yaml + receivers_yaml + top_level, "  api_token: ${API_TOKEN}\n",
+            std::map<std::string, std::string>{{"API_TOKEN", token}}, setup_sql);
+    }
+    /// Rewrites the configuration with more checks and top-level blocks, and reloads it.
+    void reconfigure(const std::string& extra_checks, const std::string& top_level) const {
+        fixture->dir.write("invariantd.yaml",
+                           fixture->config_text(check_yaml + extra_checks + receivers_yaml + top_level,
+                                                "  api_token: ${API_TOKEN}\n"));
+        REQUIRE(http_call(port(), "POST", "/-/reload", auth).status == 200);
     }
     std::uint16_t port() const { return fixture->port(); }
     void run() const {
@@ -268,19 +277,7 @@ TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silence
 
     // A reload that replaces it with a window in the past ends the silence at once: the
     // firing alert goes out.
-    w.fixture->dir.write(
-        "invariantd.yaml",
-        w.fixture->config_text(
-            "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
-            "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
-            "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
-            "receivers:\n  pager: { type: webhook, url: \"" +
-                w.pager.url("/pager") +
-                "\" }\n"
-                "  chat: { type: webhook, url: \"" +
-                w.chat.url("/chat") + "\" }\n" + past,
-            "  api_token: ${API_TOKEN}\n"));
-    REQUIRE(http_call(w.port(), "POST", "/-/reload", auth).status == 200);
+    w.reconfigure("", past);
     REQUIRE(w.pager.wait_for(1));
     CHECK(w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 0);
     windows = nlohmann::json::parse(http_get(w.port(), "/api/v1/maintenance", auth).body);
@@ -288,21 +285,10 @@ TEST_CASE("maintenance windows: now, past, reload at once, and pause", "[silence
     CHECK(windows[0]["next_start"].is_null());
 
     // action: pause — no runs at all (last_run stays), series keep their values.
-    w.fixture->dir.write(
-        "invariantd.yaml",
-        w.fixture->config_text(
-            "  - name: missing_server\n    module: sql\n    database: pos\n    interval: 200ms\n"
-            "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
-            "    alert: { when: \"> 0\", receivers: [pager, chat] }\n"
-            "  - { name: ticker, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
-            "\"SELECT 1\" } }\n"
-            "receivers:\n  pager: { type: webhook, url: \"" +
-                w.pager.url("/pager") +
-                "\" }\n"
-                "  chat: { type: webhook, url: \"" +
-                w.chat.url("/chat") + "\" }\n" + covering + "    action: pause\n",
-            "  api_token: ${API_TOKEN}\n"));
-    REQUIRE(http_call(w.port(), "POST", "/-/reload", auth).status == 200);
+    w.reconfigure(
+        "  - { name: ticker, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
+        "\"SELECT 1\" } }\n",
+        covering + "    action: pause\n");
     REQUIRE(poll_until([&] { return w.metric("invariantd_check_silenced{check=\"missing_server\"}") == 1; }));
     const auto paused_run = w.check()["last_run"];
     // The other check runs five more times meanwhile; the paused one not once.
