@@ -33,7 +33,8 @@ coverage::coverage()
                         .help = "rows this recent count"},
                        where_param(),
                        id_column_param("the row's id: its offender key and sample id"),
-                   }) {}
+                   },
+                   value_format::percent100) {}
 
 asio::awaitable<module_output> coverage::run(const check_context& context) const {
     const auto& args = context.args;

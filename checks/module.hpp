@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/common/value_format.hpp"
+
 #include "checks/dialect.hpp"
 #include "checks/module_args.hpp"
 #include "checks/params.hpp"
@@ -42,22 +44,27 @@ public:
     virtual std::string sample_line(const nlohmann::ordered_json& sample, const module_args& args) const;
     /// Whether a run of these parameters names its offenders (sql's scalar mode does not).
     virtual bool names_offenders(const module_args& /*args*/) const { return true; }
+    /// How the status page shows the value when the check sets no `format:`.
+    virtual value_format default_format() const { return value_format::number; }
 };
 
 /// The shape every built-in module shares: name, summary and parameter schema are data given
 /// once to the constructor; `run` (and, where needed, `validate`) are the module's code.
 class basic_module : public check_module {
 public:
-    basic_module(std::string_view name, std::string_view summary, std::vector<param_spec> parameters)
-        : name_(name), summary_(summary), parameters_(std::move(parameters)) {}
+    basic_module(std::string_view name, std::string_view summary, std::vector<param_spec> parameters,
+                 value_format display = value_format::number)
+        : name_(name), summary_(summary), parameters_(std::move(parameters)), display_(display) {}
     std::string_view name() const override { return name_; }
     std::string_view summary() const override { return summary_; }
     const std::vector<param_spec>& parameters() const override { return parameters_; }
+    value_format default_format() const override { return display_; }
 
 private:
     std::string_view name_;
     std::string_view summary_;
     std::vector<param_spec> parameters_;
+    value_format display_;
 };
 
 }  // namespace invariantd::checks

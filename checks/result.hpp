@@ -42,6 +42,7 @@ struct check_result {
     module_output output;
     system_clock::time_point started{};
     double duration_seconds = 0;
+    std::vector<std::string> statements;  ///< the SQL the module sent, in order (parameters bound apart)
 };
 
 inline const char* to_string(run_status status) {

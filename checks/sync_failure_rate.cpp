@@ -46,7 +46,8 @@ sync_failure_rate::sync_failure_rate()
                         .default_value = 10,
                         .help = "fewer syncs than this in the window: the alert condition counts as false"},
                        id_column_param("the row's id: its offender key and sample id"),
-                   }) {}
+                   },
+                   value_format::percent) {}
 
 asio::awaitable<module_output> sync_failure_rate::run(const check_context& context) const {
     const auto& args = context.args;

@@ -13,6 +13,11 @@ packages=(
   sqlite3 curl ca-certificates procps postgresql-15 postgresql-client-15 prometheus wrk
   chromium docker-compose prometheus-alertmanager
 )
+# Node.js and npm drive the browser tests (playwright-core); a machine that has them already
+# (from NodeSource, say) keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

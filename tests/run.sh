@@ -11,6 +11,13 @@ preset=${INVARIANTD_PRESET:-asan-ubsan}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 ./deploy/install-deps.sh
+# playwright-core (pinned in tests/browser/package-lock.json) drives Debian's Chromium for the
+# page-layout tests; it installs into the git-ignored tests/browser/node_modules.
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
+   ! grep -q "\"version\": \"$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/browser/package.json)\"" \
+     tests/browser/node_modules/playwright-core/package.json; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cmake --preset "$preset" >/dev/null
 cmake --build "build/$preset" -j"$jobs"
 # A throwaway PostgreSQL 15 cluster for the database tests, always stopped on exit.

@@ -41,6 +41,7 @@ std::size_t alert_pipeline::open(const std::string& state_dir) {
     book_.restore(std::move(loaded.records));
     book_.restore_ledgers(std::move(loaded.ledgers));
     mutes_.restore(std::move(loaded.silences));
+    history_ = std::move(loaded.history);
     loaded_ = std::move(loaded.notifications);
     return loaded.recovered;
 }
@@ -175,6 +176,16 @@ std::optional<silence> alert_pipeline::expire_silence(const std::string& id) {
     return ended;
 }
 
+void alert_pipeline::record_history(const check_instance& instance, history_point point) {
+    if (stopping_) return;
+    history_.add(instance.name(), point);
+    state::stored_history_point stored{instance.name(), unix_seconds(point.time), point.value,
+                                       to_string(point.outcome)};
+    writer_.spawn_write([stored = std::move(stored)](state::state_store& store) {
+        store.append_history(stored, run_history::kept);
+    }, "cannot store the history of " + instance.name());
+}
+
 const mute_cover* alert_pipeline::cover(const std::string& check) const {
     auto it = covers_.find(check);
     return it == covers_.end() ? nullptr : &it->second;
@@ -208,6 +219,13 @@ void alert_pipeline::refresh_mutes(system_clock::time_point now) {
 
 void alert_pipeline::retain(const std::set<check_instance>& configured) {
     if (stopping_) return;
+    std::vector<std::string> removed;
+    for (const auto& [name, points] : history_.all())
+        if (!configured.contains(check_instance::from_name(name))) removed.push_back(name);
+    for (const auto& name : removed) history_.forget(name);
+    if (!removed.empty())
+        writer_.spawn_write([removed](state::state_store& store) { store.forget_history(removed); },
+                            "cannot forget the history of removed checks");
     apply(book_.retain(configured, system_clock::now()));
 }
 

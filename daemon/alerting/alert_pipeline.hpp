@@ -18,6 +18,7 @@
 #include "daemon/alerting/delivery_queue.hpp"
 #include "daemon/alerting/mute_schedule.hpp"
 #include "daemon/alerting/outbox_writer.hpp"
+#include "daemon/alerting/run_history.hpp"
 
 namespace invariantd {
 
@@ -49,6 +50,9 @@ public:
     silence add_silence(silence entry);
     /// Ends silence `id` now (persisted; covered checks are released); nullopt if unknown.
     std::optional<silence> expire_silence(const std::string& id);
+    /// Adds one result to the instance's history (memory now, history.db on the writer).
+    void record_history(const check_instance& instance, history_point point);
+    const run_history& history() const { return history_; }
     /// Silences and windows, for the API and the status page.
     const mute_schedule& mutes() const { return mutes_; }
     /// What holds `check`'s notifications now (evaluated at every silence or window boundary,
@@ -93,6 +97,7 @@ private:
     std::map<std::string, config::receiver_config> receivers_;
     std::map<destination_key, std::shared_ptr<delivery_queue>> queues_;
     mute_schedule mutes_;
+    run_history history_;
     std::map<std::string, config::check_config> checks_;  ///< by check name
     std::map<std::string, mute_cover> covers_;            ///< the covered checks, as of the last refresh
     std::set<std::string> held_;  ///< checks covered since their last release

@@ -29,7 +29,9 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     auto store = std::make_unique<state::sqlite_state_store>(path);
     loaded_state loaded;
     const std::pair<const state::opened_state_file*, std::string> files[] = {
-        {&store->opened(), path}, {&store->ledger_opened(), store->ledger_path()}};
+        {&store->opened(), path},
+        {&store->ledger_opened(), store->ledger_path()},
+        {&store->history_opened(), store->history_path()}};
     for (const auto& [opened, file] : files) {
         if (!opened->recovered) continue;
         ++loaded.recovered;
@@ -52,6 +54,11 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
         if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
         loaded.ledgers.emplace(instance, offender_ledger::restore(std::move(stored.definition), std::move(offenders),
                                                                   std::move(cleared), stored.truncated, last_seen));
+    }
+    for (const auto& point : store->load_history(run_history::kept)) {
+        const auto outcome = parse_run_outcome(point.outcome);
+        if (!outcome) continue;
+        loaded.history.add(point.instance, {from_unix(point.time), point.value, *outcome});
     }
     for (const auto& document : store->load_silences()) {
         try {

@@ -10,6 +10,7 @@
 
 #include "daemon/alerting/alert_book.hpp"
 #include "daemon/alerting/mute_schedule.hpp"
+#include "daemon/alerting/run_history.hpp"
 #include "daemon/common/asio.hpp"
 #include "daemon/state/state_store.hpp"
 
@@ -28,6 +29,7 @@ public:
         std::vector<state::stored_notification> notifications;
         std::map<check_instance, offender_ledger> ledgers;
         std::vector<silence> silences;
+        run_history history;
         std::size_t recovered = 0;  ///< damaged files replaced by empty ones
     };
     /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only

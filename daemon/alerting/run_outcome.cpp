@@ -1,5 +1,7 @@
 #include "daemon/alerting/run_outcome.hpp"
 
+#include "daemon/alerting/run_history.hpp"
+
 namespace invariantd {
 
 const char* to_string(run_outcome outcome) {
@@ -14,6 +16,12 @@ const char* to_string(run_outcome outcome) {
             return "timeout";
     }
     return "error";
+}
+
+std::optional<run_outcome> parse_run_outcome(std::string_view text) {
+    for (const auto outcome : {run_outcome::ok, run_outcome::violation, run_outcome::error, run_outcome::timeout})
+        if (text == to_string(outcome)) return outcome;
+    return std::nullopt;
 }
 
 run_outcome classify(const config::check_config& check, const checks::check_result& result) {

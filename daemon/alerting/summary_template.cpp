@@ -2,30 +2,39 @@
 
 #include <fmt/format.h>
 
+#include "daemon/common/value_format.hpp"
+
 namespace invariantd {
 namespace {
 
-std::string value_of(std::string_view name, const config::check_config& check, const checks::module_output& output,
-                     const offender_summary& offenders, bool& known) {
-    known = true;
-    if (name == "offenders.new") return std::to_string(offenders.new_count);
-    if (name == "offenders.persisting") return std::to_string(offenders.persisting);
-    if (name == "offenders.cleared") return std::to_string(offenders.cleared);
-    if (name == "offenders.oldest_age") return format_age(offenders.oldest_age.value_or(duration(0)));
-    if (name == "value") return config::format_number(output.value);
-    if (name == "threshold") return check.alert.when ? config::format_number(check.alert.when->threshold) : "";
-    if (name == "check") return check.name;
-    if (name == "database") return check.database;
-    if (name == "module") return check.module;
-    if (name == "severity") return check.alert.severity;
+/// A placeholder's value: a number (filters apply), a text, or unknown.
+struct placeholder_value {
+    std::optional<double> number;
+    std::string text;
+    bool known = true;
+};
+
+placeholder_value value_of(std::string_view name, const config::check_config& check,
+                           const checks::module_output& output, const offender_summary& offenders) {
+    auto number = [](double v) { return placeholder_value{v, {}, true}; };
+    auto text = [](std::string v) { return placeholder_value{std::nullopt, std::move(v), true}; };
+    if (name == "offenders.new") return number(static_cast<double>(offenders.new_count));
+    if (name == "offenders.persisting") return number(static_cast<double>(offenders.persisting));
+    if (name == "offenders.cleared") return number(static_cast<double>(offenders.cleared));
+    if (name == "offenders.oldest_age") return text(format_age(offenders.oldest_age.value_or(duration(0))));
+    if (name == "value") return number(output.value);
+    if (name == "threshold") return check.alert.when ? number(check.alert.when->threshold) : text("");
+    if (name == "check") return text(check.name);
+    if (name == "database") return text(check.database);
+    if (name == "module") return text(check.module);
+    if (name == "severity") return text(check.alert.severity);
     if (name.rfind("details.", 0) == 0) {
         const std::string_view detail = name.substr(8);
-        for (const auto& [key, number] : output.details) {
-            if (key == detail) return config::format_number(number);
+        for (const auto& [key, value] : output.details) {
+            if (key == detail) return number(value);
         }
     }
-    known = false;
-    return {};
+    return {std::nullopt, {}, false};
 }
 
 std::string_view trim(std::string_view text) {
@@ -57,10 +66,18 @@ std::string render_summary(const config::check_config& check, const checks::modu
                 break;
             }
             text += pattern.substr(pos, open - pos);
-            bool known = false;
-            const std::string replacement =
-                value_of(trim(std::string_view(pattern).substr(open + 2, close - open - 2)), check, output, offenders, known);
-            text += known ? replacement : pattern.substr(open, close + 2 - open);
+            // {{name}} or {{name | filter}}; the loader has refused unknown filters.
+            const auto inner = std::string_view(pattern).substr(open + 2, close - open - 2);
+            const auto bar = inner.find('|');
+            const auto found = value_of(trim(inner.substr(0, bar)), check, output, offenders);
+            std::optional<summary_filter> filter;
+            if (bar != std::string_view::npos) filter = parse_summary_filter(inner.substr(bar + 1));
+            if (!found.known || (bar != std::string_view::npos && !filter))
+                text += pattern.substr(open, close + 2 - open);
+            else if (found.number)
+                text += filter ? apply_filter(*found.number, *filter) : config::format_number(*found.number);
+            else
+                text += found.text;
             pos = close + 2;
         }
     }

@@ -1,5 +1,7 @@
 #include "daemon/config/condition.hpp"
 
+#include "daemon/common/value_format.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -63,11 +65,6 @@ std::optional<condition> parse_condition(std::string_view text) {
     return result;
 }
 
-std::string format_number(double value) {
-    if (std::isnan(value)) return "NaN";
-    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-    if (value == std::trunc(value) && std::fabs(value) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(value));
-    return fmt::format("{}", value);
-}
+std::string format_number(double value) { return format_plain_number(value); }
 
 }  // namespace invariantd::config

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/common/duration.hpp"
+#include "daemon/common/value_format.hpp"
 #include "daemon/config/condition.hpp"
 #include "daemon/db/database.hpp"
 
@@ -90,6 +91,7 @@ struct check_config {
     duration timeout = 30s;
     std::size_t max_samples = 10;
     std::size_t max_tracked = 1000;  ///< offender keys kept per run (README "Offenders")
+    std::optional<value_format> format;  ///< how pages show the value; unset: the module's default
     nlohmann::json params;  ///< validated by the module's schema, defaults applied
     alert_config alert;
     bool operator==(const check_config&) const = default;

@@ -427,7 +427,15 @@ const std::vector<field<alert_config>>& alert_fields() {
                  if (auto value = r.text(receiver, "alert.receivers")) alert.receivers.push_back(*value);
              }
          }},
-        text_field("summary", "alert.summary", &alert_config::summary),
+        {"summary",
+         [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
+             auto value = r.text(node, "alert.summary");
+             if (!value) return;
+             if (auto problem = summary_filter_error(*value))
+                 r.error(node.Mark(), "'alert.summary': " + *problem);
+             else
+                 alert.summary = *value;
+         }},
         text_field("runbook_url", "alert.runbook_url", &alert_config::runbook_url),
         {"notify_on_new",
          [](reader& r, const YAML::Node& node, alert_config& alert, std::string_view) {
@@ -478,7 +486,15 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
     for (const auto& receiver : receivers) receiver_names.push_back(receiver.name);
 
     // name, module, database and params are read below: they depend on each other.
-    std::vector<field<check_config>> fields{{"name", nullptr}, {"module", nullptr}, {"database", nullptr}, {"params", nullptr}};
+    std::vector<field<check_config>> fields{
+        {"name", nullptr},
+        {"module", nullptr},
+        {"database", nullptr},
+        {"params", nullptr},
+        {"format", [](reader& in, const YAML::Node& value_node, check_config& target, std::string_view) {
+             if (auto value = in.one_of(value_node, "format", {"number", "percent", "percent100", "duration"}))
+                 target.format = parse_value_format(*value);
+         }}};
     for (auto& f : schedule_fields<check_config>()) fields.push_back(std::move(f));
     std::vector<std::string> allowed;
     for (const auto& f : fields) allowed.emplace_back(f.key);

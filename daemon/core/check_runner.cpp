@@ -5,6 +5,26 @@
 #include "daemon/common/secrets.hpp"
 
 namespace invariantd {
+namespace {
+
+/// Passes every query through and keeps its text, for the check's page ("the statement text
+/// the module runs"). Parameters are bound apart from the text, so no value is kept.
+class recording_session final : public db::session {
+public:
+    recording_session(db::session& inner, std::vector<std::string>& statements)
+        : inner_(inner), statements_(statements) {}
+    asio::awaitable<db::rowset> query(std::string sql, std::vector<db::value> params, std::size_t max_rows) override {
+        statements_.push_back(secret_registry::global().redact(sql));
+        auto rows = co_await inner_.query(std::move(sql), std::move(params), max_rows);
+        co_return rows;
+    }
+
+private:
+    db::session& inner_;
+    std::vector<std::string>& statements_;
+};
+
+}  // namespace
 
 asio::awaitable<checks::check_result> run_check_once(const config::check_config& check,
                                                      const checks::check_module& module, db::database& database) {
@@ -14,7 +34,8 @@ asio::awaitable<checks::check_result> run_check_once(const config::check_config&
     const auto deadline = began + check.timeout;
     try {
         auto session = co_await database.open_session(deadline);
-        const checks::check_context context{checks::module_args(check.params), *session,
+        recording_session recorded(*session, result.statements);
+        const checks::check_context context{checks::module_args(check.params), recorded,
                                             checks::dialect_of(database.driver()), check.max_samples,
                                             check.max_tracked};
         result.output = co_await module.run(context);

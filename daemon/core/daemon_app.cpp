@@ -152,6 +152,9 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
                                   ledger->oldest_first_seen());
     }
     metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
+    std::optional<double> value;
+    if (succeeded(outcome)) value = result.output.value;
+    alerts_.record_history(instance, {result.started, value, outcome});
 
     auto entry = databases_.find(check.database);
     if (entry == databases_.end() || entry->second.database != task.database()) return;

@@ -187,18 +187,56 @@ http_response http_api::offenders_response(const check_task& task, std::string_v
     return json_response(http::status::ok, body);
 }
 
-http_response http_api::status_page() const {
-    status_page_view view{version_string(), format_rfc3339(system_clock::now()), {}, {}};
-    for (const auto& entry : daemon_.databases())
-        view.databases.push_back({entry.name, entry.up, entry.error});
+namespace {
+
+const char* comparator_text(config::comparator op) {
+    switch (op) {
+        case config::comparator::greater: return ">";
+        case config::comparator::greater_equal: return ">=";
+        case config::comparator::less: return "<";
+        case config::comparator::less_equal: return "<=";
+        case config::comparator::equal: return "==";
+        case config::comparator::not_equal: return "!=";
+    }
+    return ">";
+}
+
+http_response html_response(std::string body) {
+    auto response = make_response(http::status::ok, "text/html; charset=utf-8", std::move(body));
+    response.set("Content-Security-Policy", html_content_security_policy);
+    return response;
+}
+
+}  // namespace
+
+status_page_view http_api::page_view(std::string_view query) const {
     const auto now = system_clock::now();
+    status_page_view view{version_string(), format_rfc3339(now), {}, {}, {}, {}, {}};
+    view.filter_state = query_parameter(query, "state").value_or("");
+    view.filter_database = query_parameter(query, "database").value_or("");
+    for (const auto& entry : daemon_.databases()) view.databases.push_back({entry.name, entry.up, entry.error});
     for (const auto& [name, task] : daemon_.tasks()) {
-        auto check = check_to_json(*task, daemon_.alerts(), false);
+        const auto& config = task->config();
+        status_page_check entry;
+        entry.check = check_to_json(*task, daemon_.alerts(), true);
         // The page says how long the oldest offender has been wrong, as of now.
         if (const auto* ledger = daemon_.alerts().book().ledger(task->instance()))
             if (const auto oldest = ledger->oldest_first_seen())
-                check["offenders"]["oldest_age"] = format_age(std::chrono::duration_cast<duration>(now - *oldest));
-        view.checks.push_back(std::move(check));
+                entry.check["offenders"]["oldest_age"] = format_age(std::chrono::duration_cast<duration>(now - *oldest));
+        const auto& status = task->status();
+        if (status.last_good) entry.summary = render_summary(config, status.last_good->output);
+        entry.format = config.format.value_or(task->module().default_format());
+        if (config.alert.when) {
+            entry.threshold = config.alert.when->threshold;
+            entry.comparator = comparator_text(config.alert.when->op);
+        }
+        for (const auto& point : daemon_.alerts().history().of(task->instance().name()))
+            entry.history.push_back({unix_seconds(point.time), point.value});
+        const checks::module_args args(config.params);
+        for (const auto& sample : entry.check["samples"]) entry.sample_lines.push_back(task->module().sample_line(sample, args));
+        if (status.last) entry.statements = status.last->statements;
+        entry.runbook_url = config.alert.runbook_url;
+        view.checks.push_back(std::move(entry));
     }
     for (const auto& entry : daemon_.alerts().mutes().listed(now)) {
         if (!entry.active(now)) continue;
@@ -207,7 +245,34 @@ http_response http_api::status_page() const {
         view.silences.push_back({entry.id, patterns, entry.comment, entry.created_by, format_rfc3339(entry.ends_at),
                                  format_age(std::chrono::duration_cast<duration>(entry.ends_at - now))});
     }
-    return make_response(http::status::ok, "text/html; charset=utf-8", render_status_page(view));
+    return view;
+}
+
+http_response http_api::status_page(std::string_view query) const {
+    const auto state = query_parameter(query, "state");
+    if (state && !state->empty() && *state != "firing" && *state != "error" && *state != "pending" && *state != "ok")
+        return error_response(http::status::bad_request, "state must be firing, error, pending or ok");
+    return html_response(render_status_page(page_view(query)));
+}
+
+http_response http_api::history_response(const check_task& task, std::string_view query) const {
+    std::size_t limit = 100;
+    if (auto text = query_parameter(query, "limit")) {
+        std::size_t parsed = 0;
+        const auto* end = text->data() + text->size();
+        auto [ptr, ec] = std::from_chars(text->data(), end, parsed);
+        if (ec != std::errc() || ptr != end || parsed < 1)
+            return error_response(http::status::bad_request, "limit must be a whole number from 1 to 500");
+        limit = std::min<std::size_t>(parsed, run_history::kept);
+    }
+    const auto& points = daemon_.alerts().history().of(task.instance().name());
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    const auto start = points.size() > limit ? points.size() - limit : 0;
+    for (std::size_t i = start; i < points.size(); ++i)
+        out.push_back({{"time", format_rfc3339(points[i].time)},
+                       {"value", points[i].value ? json_number(*points[i].value) : nlohmann::ordered_json(nullptr)},
+                       {"outcome", to_string(points[i].outcome)}});
+    return json_response(http::status::ok, out);
 }
 
 asio::awaitable<http_response> http_api::handle(const http_request& request) {
@@ -254,7 +319,18 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
 
     switch (match.target) {
         case route::status_page:
-            co_return status_page();
+            co_return status_page(query);
+        case route::check_page: {
+            const auto view = page_view({});
+            for (std::size_t i = 0; i < view.checks.size(); ++i)
+                if (view.checks[i].check["name"] == match.check_name) co_return html_response(render_check_page(view, i));
+            co_return error_response(http::status::not_found, "no such check");
+        }
+        case route::history: {
+            auto it = daemon_.tasks().find(match.check_name);
+            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            co_return history_response(*it->second, query);
+        }
         case route::livez:
             co_return json_response(http::status::ok, {{"status", "ok"}});
         case route::health:

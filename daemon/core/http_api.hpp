@@ -11,6 +11,7 @@
 #include "daemon/alerting/alert_pipeline.hpp"
 #include "daemon/core/check_task.hpp"
 #include "daemon/core/http_server.hpp"
+#include "daemon/core/status_page.hpp"
 
 namespace invariantd {
 
@@ -48,7 +49,10 @@ public:
 
 private:
     http_response health_response() const;
-    http_response status_page() const;
+    /// Everything the HTML pages show; `query` holds the overview's filters.
+    status_page_view page_view(std::string_view query) const;
+    http_response status_page(std::string_view query) const;
+    http_response history_response(const check_task& task, std::string_view query) const;
     nlohmann::ordered_json alerts_json() const;
     nlohmann::ordered_json silences_json() const;
     nlohmann::ordered_json maintenance_json() const;

@@ -41,10 +41,14 @@ route_match match_route(std::string_view path) {
     std::match_results<std::string_view::const_iterator> silence_match;
     if (std::regex_match(path.begin(), path.end(), silence_match, silence_path))
         return {route::silence, silence_match[1].str(), "DELETE, OPTIONS", true};
-    static const std::regex check_path("^/api/v1/checks/([a-z0-9_]+)(/run|/offenders)?$");
+    static const std::regex check_path("^/api/v1/checks/([a-z0-9_]+)(/run|/offenders|/history)?$");
+    static const std::regex check_page_path("^/checks/([a-z0-9_]+)$");
     std::match_results<std::string_view::const_iterator> match;
+    if (std::regex_match(path.begin(), path.end(), match, check_page_path))
+        return {route::check_page, match[1].str(), read_only, false};
     if (std::regex_match(path.begin(), path.end(), match, check_path)) {
         if (match[2].matched && match[2].str() == "/offenders") return {route::offenders, match[1].str(), read_only, true};
+        if (match[2].matched && match[2].str() == "/history") return {route::history, match[1].str(), read_only, true};
         if (match[2].matched) return {route::run_check, match[1].str(), "POST, OPTIONS", true};
         return {route::check, match[1].str(), read_only, true};
     }

@@ -16,6 +16,8 @@ enum class route {
     check,          ///< GET /api/v1/checks/{name}
     run_check,      ///< POST /api/v1/checks/{name}/run
     offenders,      ///< GET /api/v1/checks/{name}/offenders
+    history,        ///< GET /api/v1/checks/{name}/history
+    check_page,     ///< GET /checks/{name} (HTML)
     alerts,         ///< GET /api/v1/alerts
     silences,       ///< GET, POST /api/v1/silences
     silence,        ///< DELETE /api/v1/silences/{id}

@@ -77,6 +77,12 @@ void add_silences(sqlite3* db) {
     plain(db, "CREATE TABLE silences (id TEXT PRIMARY KEY, silence TEXT NOT NULL)");
 }
 
+void create_history_v1(sqlite3* db) {
+    plain(db, R"(CREATE TABLE IF NOT EXISTS history (
+                   instance TEXT NOT NULL, time REAL NOT NULL, value REAL, outcome TEXT NOT NULL))");
+    plain(db, "CREATE INDEX IF NOT EXISTS history_instance_time ON history (instance, time)");
+}
+
 void create_ledger_v1(sqlite3* db) {
     plain(db, R"(CREATE TABLE IF NOT EXISTS ledgers (
                    instance TEXT PRIMARY KEY, definition TEXT NOT NULL, last_seen REAL NOT NULL,
@@ -99,11 +105,20 @@ sqlite_state_store::sqlite_state_store(std::string path)
     : path_(std::move(path)),
       opened_(open_state_file(path_, {create_v1, add_versions_and_claims, add_silences})),
       db_(opened_.db),
-      ledger_path_(sibling(path_, "ledger.db")) {
+      ledger_path_(sibling(path_, "ledger.db")),
+      history_path_(sibling(path_, "history.db")) {
     try {
         ledger_opened_ = open_state_file(ledger_path_, {create_ledger_v1});
         ledger_ = ledger_opened_.db;
     } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
+    try {
+        history_opened_ = open_state_file(history_path_, {create_history_v1});
+        history_ = history_opened_.db;
+    } catch (...) {
+        sqlite3_close(ledger_);
         sqlite3_close(db_);
         throw;
     }
@@ -114,12 +129,15 @@ sqlite_state_store::sqlite_state_store(std::string path)
         if (read.row()) epoch_ = static_cast<std::uint64_t>(read.column_integer(0));
         exec(db_, path_, "COMMIT");
     } catch (...) {
+        sqlite3_close(history_);
+        sqlite3_close(ledger_);
         sqlite3_close(db_);
         throw;
     }
 }
 
 sqlite_state_store::~sqlite_state_store() {
+    sqlite3_close(history_);
     sqlite3_close(ledger_);
     sqlite3_close(db_);
 }
@@ -216,6 +234,54 @@ void sqlite_state_store::forget_ledgers(const std::vector<std::string>& instance
         }
     }
     exec(ledger_, ledger_path_, "COMMIT");
+}
+
+std::vector<stored_history_point> sqlite_state_store::load_history(std::size_t per_instance) {
+    std::vector<stored_history_point> out;
+    statement query(history_,
+                    "SELECT instance, time, value, outcome FROM (SELECT instance, time, value, outcome, "
+                    "ROW_NUMBER() OVER (PARTITION BY instance ORDER BY time DESC) AS n FROM history) "
+                    "WHERE n <= ?1 ORDER BY instance, time");
+    query.integer(1, static_cast<std::int64_t>(per_instance));
+    while (query.row()) {
+        stored_history_point point{query.column_text(0), sqlite3_column_double(query.handle, 1), std::nullopt,
+                                   query.column_text(3)};
+        if (sqlite3_column_type(query.handle, 2) != SQLITE_NULL) point.value = sqlite3_column_double(query.handle, 2);
+        out.push_back(std::move(point));
+    }
+    return out;
+}
+
+void sqlite_state_store::append_history(const stored_history_point& point, std::size_t keep) {
+    exec(history_, history_path_, "BEGIN IMMEDIATE");
+    try {
+        statement insert(history_, "INSERT INTO history (instance, time, value, outcome) VALUES (?1, ?2, ?3, ?4)");
+        insert.text(1, point.instance);
+        insert.real(2, point.time);
+        if (point.value) insert.real(3, *point.value);
+        else sqlite3_bind_null(insert.handle, 3);
+        insert.text(4, point.outcome);
+        insert.done();
+        // Bounded: only the newest `keep` results of the instance stay.
+        statement trim(history_,
+                       "DELETE FROM history WHERE instance = ?1 AND time < (SELECT time FROM history "
+                       "WHERE instance = ?1 ORDER BY time DESC LIMIT 1 OFFSET ?2)");
+        trim.text(1, point.instance);
+        trim.integer(2, static_cast<std::int64_t>(keep) - 1);
+        trim.done();
+        exec(history_, history_path_, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(history_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void sqlite_state_store::forget_history(const std::vector<std::string>& instances) {
+    for (const auto& instance : instances) {
+        statement erase(history_, "DELETE FROM history WHERE instance = ?1");
+        erase.text(1, instance);
+        erase.done();
+    }
 }
 
 std::vector<std::string> sqlite_state_store::load_silences() {

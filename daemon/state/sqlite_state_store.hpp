@@ -11,6 +11,8 @@
 ///   1    ledgers(instance, definition, last_seen, truncated), ledger_offenders(instance,
 ///        position, key, first_seen, is_new), ledger_cleared(instance, position, key,
 ///        first_seen, cleared_at)
+/// and `<state_dir>/history.db`, each check instance's last results:
+///   1    history(instance, time, value, outcome)
 #include "daemon/state/state_file.hpp"
 #include "daemon/state/state_store.hpp"
 
@@ -29,6 +31,8 @@ public:
     const opened_state_file& opened() const { return opened_; }
     const opened_state_file& ledger_opened() const { return ledger_opened_; }
     const std::string& ledger_path() const { return ledger_path_; }
+    const opened_state_file& history_opened() const { return history_opened_; }
+    const std::string& history_path() const { return history_path_; }
     const std::string& path() const { return path_; }
 
     std::uint64_t writer_epoch() const override { return epoch_; }
@@ -44,6 +48,9 @@ public:
     std::vector<std::string> load_silences() override;
     void write_silence(const std::string& id, const std::string& document) override;
     void forget_silences(const std::vector<std::string>& ids) override;
+    std::vector<stored_history_point> load_history(std::size_t per_instance) override;
+    void append_history(const stored_history_point& point, std::size_t keep) override;
+    void forget_history(const std::vector<std::string>& instances) override;
 
     static constexpr int schema_version = 3;
 
@@ -54,6 +61,9 @@ private:
     std::string ledger_path_;
     opened_state_file ledger_opened_;
     sqlite3* ledger_ = nullptr;
+    std::string history_path_;
+    opened_state_file history_opened_;
+    sqlite3* history_ = nullptr;
     std::uint64_t epoch_ = 0;
 };
 

@@ -4,11 +4,12 @@
 /// today is the SQLite file `<state_dir>/outbox.db` (sqlite_state_store); the shared
 /// PostgreSQL store of cluster mode will implement the same calls, so the alert book and
 /// the pipeline do not change when it comes. Offender ledger, silences and result history
-/// join this interface when they are built.
+/// share this interface.
 ///
 /// Blocking: every call is made from one worker thread (or at start-up, before the loop
 /// runs), never from the event loop.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ struct stored_ledger {
     std::vector<cleared> recently_cleared;  ///< newest first
 };
 
+/// One check result kept for the history charts (README "Status pages").
+struct stored_history_point {
+    std::string instance;
+    double time = 0;                ///< unix seconds, the run's start
+    std::optional<double> value;    ///< null for a run that could not produce one
+    std::string outcome;            ///< ok | violation | error | timeout
+};
+
 /// A commit found an alert whose stored version is not the one before: another writer
 /// changed it. Nothing of the commit was written.
 struct version_conflict : std::runtime_error {
@@ -86,6 +95,11 @@ public:
     /// Inserts or replaces silence `id`.
     virtual void write_silence(const std::string& id, const std::string& document) = 0;
     virtual void forget_silences(const std::vector<std::string>& ids) = 0;
+    /// The newest `per_instance` results of every instance, oldest first per instance.
+    virtual std::vector<stored_history_point> load_history(std::size_t per_instance) = 0;
+    /// Appends one result and drops the instance's results beyond the newest `keep`.
+    virtual void append_history(const stored_history_point& point, std::size_t keep) = 0;
+    virtual void forget_history(const std::vector<std::string>& instances) = 0;
 };
 
 }  // namespace invariantd::state
