@@ -36,6 +36,17 @@ http_response error_response(http::status status, std::string_view message) {
     return json_response(status, {{"error", message}});
 }
 
+/// `?limit=N`: 100 when absent, nullopt unless a whole number of at least 1.
+std::optional<std::size_t> limit_parameter(std::string_view query) {
+    const auto text = query_parameter(query, "limit");
+    if (!text) return 100;
+    std::size_t parsed = 0;
+    const auto* end = text->data() + text->size();
+    auto [ptr, ec] = std::from_chars(text->data(), end, parsed);
+    if (ec != std::errc() || ptr != end || parsed < 1) return std::nullopt;
+    return parsed;
+}
+
 }  // namespace
 
 http_response http_api::health_response() const {
@@ -127,15 +138,9 @@ nlohmann::ordered_json http_api::maintenance_json() const {
 }
 
 http_response http_api::offenders_response(const check_task& task, std::string_view query) const {
-    std::size_t limit = 100;
-    if (auto text = query_parameter(query, "limit")) {
-        std::size_t parsed = 0;
-        const auto* end = text->data() + text->size();
-        auto [ptr, ec] = std::from_chars(text->data(), end, parsed);
-        if (ec != std::errc() || ptr != end || parsed < 1 || parsed > 1000)
-            return error_response(http::status::bad_request, "limit must be a whole number from 1 to 1000");
-        limit = parsed;
-    }
+    const auto limit = limit_parameter(query);
+    if (!limit || *limit > 1000)
+        return error_response(http::status::bad_request, "limit must be a whole number from 1 to 1000");
     const auto state = query_parameter(query, "state");
     if (state && *state != "new" && *state != "persisting")
         return error_response(http::status::bad_request, "state must be new or persisting");
@@ -161,15 +166,17 @@ http_response http_api::offenders_response(const check_task& task, std::string_v
         for (std::size_t i = start; i < entries.size(); ++i) {
             const auto& entry = entries[i];
             if (state && (*state == "new") != entry.is_new) continue;
-            if (offenders.size() == limit) {
+            if (offenders.size() == *limit) {
                 next = offenders.back()["key"];
                 break;
             }
-            nlohmann::ordered_json item{{"key", entry.key},
-                                        {"first_seen", format_rfc3339(entry.first_seen)},
-                                        {"last_seen", ledger->last_seen() ? nlohmann::ordered_json(format_rfc3339(*ledger->last_seen()))
-                                                                          : nlohmann::ordered_json(nullptr)},
-                                        {"new", entry.is_new}};
+            nlohmann::ordered_json item{
+                {"key", entry.key},
+                {"first_seen", format_rfc3339(entry.first_seen)},
+                {"last_seen", ledger->last_seen()
+                                  ? nlohmann::ordered_json(format_rfc3339(*ledger->last_seen()))
+                                  : nlohmann::ordered_json(nullptr)},
+                {"new", entry.is_new}};
             for (const auto& sample : samples)
                 if (sample.contains("key") && sample["key"] == entry.key) item["sample"] = sample;
             offenders.push_back(std::move(item));
@@ -191,12 +198,18 @@ namespace {
 
 const char* comparator_text(config::comparator op) {
     switch (op) {
-        case config::comparator::greater: return ">";
-        case config::comparator::greater_equal: return ">=";
-        case config::comparator::less: return "<";
-        case config::comparator::less_equal: return "<=";
-        case config::comparator::equal: return "==";
-        case config::comparator::not_equal: return "!=";
+        case config::comparator::greater:
+            return ">";
+        case config::comparator::greater_equal:
+            return ">=";
+        case config::comparator::less:
+            return "<";
+        case config::comparator::less_equal:
+            return "<=";
+        case config::comparator::equal:
+            return "==";
+        case config::comparator::not_equal:
+            return "!=";
     }
     return ">";
 }
@@ -214,7 +227,8 @@ status_page_view http_api::page_view(std::string_view query) const {
     status_page_view view{version_string(), format_rfc3339(now), {}, {}, {}, {}, {}};
     view.filter_state = query_parameter(query, "state").value_or("");
     view.filter_database = query_parameter(query, "database").value_or("");
-    for (const auto& entry : daemon_.databases()) view.databases.push_back({entry.name, entry.up, entry.error});
+    for (const auto& entry : daemon_.databases())
+        view.databases.push_back({entry.name, entry.up, entry.error});
     for (const auto& [name, task] : daemon_.tasks()) {
         const auto& config = task->config();
         status_page_check entry;
@@ -222,7 +236,8 @@ status_page_view http_api::page_view(std::string_view query) const {
         // The page says how long the oldest offender has been wrong, as of now.
         if (const auto* ledger = daemon_.alerts().book().ledger(task->instance()))
             if (const auto oldest = ledger->oldest_first_seen())
-                entry.check["offenders"]["oldest_age"] = format_age(std::chrono::duration_cast<duration>(now - *oldest));
+                entry.check["offenders"]["oldest_age"] =
+                    format_age(std::chrono::duration_cast<duration>(now - *oldest));
         const auto& status = task->status();
         if (status.last_good) entry.summary = render_summary(config, status.last_good->output);
         entry.format = config.format.value_or(task->module().default_format());
@@ -233,7 +248,8 @@ status_page_view http_api::page_view(std::string_view query) const {
         for (const auto& point : daemon_.alerts().history().of(task->instance().name()))
             entry.history.push_back({unix_seconds(point.time), point.value});
         const checks::module_args args(config.params);
-        for (const auto& sample : entry.check["samples"]) entry.sample_lines.push_back(task->module().sample_line(sample, args));
+        for (const auto& sample : entry.check["samples"])
+            entry.sample_lines.push_back(task->module().sample_line(sample, args));
         if (status.last) entry.statements = status.last->statements;
         entry.runbook_url = config.alert.runbook_url;
         view.checks.push_back(std::move(entry));
@@ -242,7 +258,8 @@ status_page_view http_api::page_view(std::string_view query) const {
         if (!entry.active(now)) continue;
         std::string patterns;
         for (const auto& pattern : entry.checks) patterns += (patterns.empty() ? "" : ", ") + pattern;
-        view.silences.push_back({entry.id, patterns, entry.comment, entry.created_by, format_rfc3339(entry.ends_at),
+        view.silences.push_back({entry.id, patterns, entry.comment, entry.created_by,
+                                 format_rfc3339(entry.ends_at),
                                  format_age(std::chrono::duration_cast<duration>(entry.ends_at - now))});
     }
     return view;
@@ -250,28 +267,25 @@ status_page_view http_api::page_view(std::string_view query) const {
 
 http_response http_api::status_page(std::string_view query) const {
     const auto state = query_parameter(query, "state");
-    if (state && !state->empty() && *state != "firing" && *state != "error" && *state != "pending" && *state != "ok")
+    if (state && !state->empty() && *state != "firing" && *state != "error" && *state != "pending" &&
+        *state != "ok")
         return error_response(http::status::bad_request, "state must be firing, error, pending or ok");
     return html_response(render_status_page(page_view(query)));
 }
 
 http_response http_api::history_response(const check_task& task, std::string_view query) const {
-    std::size_t limit = 100;
-    if (auto text = query_parameter(query, "limit")) {
-        std::size_t parsed = 0;
-        const auto* end = text->data() + text->size();
-        auto [ptr, ec] = std::from_chars(text->data(), end, parsed);
-        if (ec != std::errc() || ptr != end || parsed < 1)
-            return error_response(http::status::bad_request, "limit must be a whole number from 1 to 500");
-        limit = std::min<std::size_t>(parsed, run_history::kept);
-    }
+    const auto asked = limit_parameter(query);
+    if (!asked)
+        return error_response(http::status::bad_request, "limit must be a whole number from 1 to 500");
+    const auto limit = std::min<std::size_t>(*asked, run_history::kept);  // larger asks are capped
     const auto& points = daemon_.alerts().history().of(task.instance().name());
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     const auto start = points.size() > limit ? points.size() - limit : 0;
     for (std::size_t i = start; i < points.size(); ++i)
-        out.push_back({{"time", format_rfc3339(points[i].time)},
-                       {"value", points[i].value ? json_number(*points[i].value) : nlohmann::ordered_json(nullptr)},
-                       {"outcome", to_string(points[i].outcome)}});
+        out.push_back(
+            {{"time", format_rfc3339(points[i].time)},
+             {"value", points[i].value ? json_number(*points[i].value) : nlohmann::ordered_json(nullptr)},
+             {"outcome", to_string(points[i].outcome)}});
     return json_response(http::status::ok, out);
 }
 
@@ -307,7 +321,8 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
     bool method_listed = false;
     for (std::size_t at = 0; at < allowed.size();) {
         const auto comma = allowed.find(',', at);
-        const auto item = allowed.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+        const auto item =
+            allowed.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
         if (item == method_name) method_listed = true;
         at = comma == std::string_view::npos ? allowed.size() : comma + 2;
     }
@@ -323,12 +338,14 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         case route::check_page: {
             const auto view = page_view({});
             for (std::size_t i = 0; i < view.checks.size(); ++i)
-                if (view.checks[i].check["name"] == match.check_name) co_return html_response(render_check_page(view, i));
+                if (view.checks[i].check["name"] == match.check_name)
+                    co_return html_response(render_check_page(view, i));
             co_return error_response(http::status::not_found, "no such check");
         }
         case route::history: {
             auto it = daemon_.tasks().find(match.check_name);
-            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            if (it == daemon_.tasks().end())
+                co_return error_response(http::status::not_found, "no such check");
             co_return history_response(*it->second, query);
         }
         case route::livez:
@@ -356,8 +373,7 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             auto it = daemon_.tasks().find(match.check_name);
             if (it == daemon_.tasks().end())
                 co_return error_response(http::status::not_found, "no such check");
-            co_return json_response(http::status::ok,
-                                    check_to_json(*it->second, daemon_.alerts(), true));
+            co_return json_response(http::status::ok, check_to_json(*it->second, daemon_.alerts(), true));
         }
         case route::run_check: {
             auto it = daemon_.tasks().find(match.check_name);
@@ -365,9 +381,10 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
                 co_return error_response(http::status::not_found, "no such check");
             auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
             if (!task->may_run())
-                co_return error_response(http::status::conflict,
-                                         "the check is paused by a maintenance window; it does not run until the "
-                                         "window ends");
+                co_return error_response(
+                    http::status::conflict,
+                    "the check is paused by a maintenance window; it does not run until the "
+                    "window ends");
             const auto wait = query_parameter(query, "wait");
             if (!wait || *wait == "0" || *wait == "false") {
                 task->request_run();
@@ -381,7 +398,8 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         }
         case route::offenders: {
             auto it = daemon_.tasks().find(match.check_name);
-            if (it == daemon_.tasks().end()) co_return error_response(http::status::not_found, "no such check");
+            if (it == daemon_.tasks().end())
+                co_return error_response(http::status::not_found, "no such check");
             co_return offenders_response(*it->second, query);
         }
         case route::alerts:
@@ -390,8 +408,9 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             if (method != http::verb::post) co_return json_response(http::status::ok, silences_json());
             auto parsed = parse_silence_request(request.body(), system_clock::now());
             if (const auto* rejection = std::get_if<silence_rejection>(&parsed))
-                co_return json_response(http::status::bad_request,
-                                        nlohmann::ordered_json{{"error", rejection->message}, {"field", rejection->field}});
+                co_return json_response(
+                    http::status::bad_request,
+                    nlohmann::ordered_json{{"error", rejection->message}, {"field", rejection->field}});
             const auto created = daemon_.add_silence(std::move(std::get<silence>(parsed)));
             co_return json_response(http::status::created, nlohmann::ordered_json{{"id", created.id}});
         }
