@@ -1,8 +1,6 @@
 // The real /metrics output, checked by the real promtool.
 #include <catch2/catch.hpp>
-
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_fixture.hpp"
@@ -12,14 +10,18 @@ using namespace invariantd::test;
 TEST_CASE("promtool check metrics reports nothing on a real scrape", "[metrics][promtool]") {
     // A violating check with a breakdown, a healthy one, and one that cannot run: every
     // family of README.md "Metrics" that exists at this stage has series.
-    daemon_fixture f(std::string(missing_server_check) +
-                     "  - { name: all_sales, module: sql, database: pos, interval: 1h, params: { mode: scalar, query: "
-                     "\"SELECT count(*) FROM sales\" } }\n"
-                     "  - { name: broken, module: sql, database: pos, interval: 1h, params: { query: \"SELECT * FROM nope\" } }\n");
+    daemon_fixture f(
+        std::string(missing_server_check) +
+        "  - { name: all_sales, module: sql, database: pos, interval: 1h, params: { mode: scalar, query: "
+        "\"SELECT count(*) FROM sales\" } }\n"
+        "  - { name: broken, module: sql, database: pos, interval: 1h, params: { query: \"SELECT * FROM "
+        "nope\" } }\n");
     REQUIRE(poll_until([&] {
         const auto text = f.metrics();
         return metric_value(text, "invariantd_check_runs_total{check=\"broken\",outcome=\"error\"}") == 1.0 &&
-               metric_value(text, "invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") == 1.0 &&
+               metric_value(text,
+                            "invariantd_check_runs_total{check=\"missing_server\",outcome=\"violation\"}") ==
+                   1.0 &&
                metric_value(text, "invariantd_check_runs_total{check=\"all_sales\",outcome=\"ok\"}") == 1.0;
     }));
     const auto text = f.metrics();
@@ -30,14 +32,26 @@ TEST_CASE("promtool check metrics reports nothing on a real scrape", "[metrics][
     CHECK(promtool.out.empty());
     CHECK(promtool.err.empty());
 
-    for (const char* family :
-         {"invariantd_check_value", "invariantd_check_breakdown", "invariantd_check_up", "invariantd_check_duration_seconds_bucket",
-          "invariantd_check_runs_total", "invariantd_check_last_run_timestamp_seconds",
-          "invariantd_check_last_success_timestamp_seconds", "invariantd_alert_state", "invariantd_database_up",
-          "invariantd_database_connections", "invariantd_config_last_reload_successful",
-          "invariantd_config_last_reload_success_timestamp_seconds", "invariantd_build_info",
-          "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
-          "process_start_time_seconds", "process_virtual_memory_bytes"}) {
+    for (const char* family : {"invariantd_check_value",
+                               "invariantd_check_breakdown",
+                               "invariantd_check_up",
+                               "invariantd_check_duration_seconds_bucket",
+                               "invariantd_check_runs_total",
+                               "invariantd_check_last_run_timestamp_seconds",
+                               "invariantd_check_last_success_timestamp_seconds",
+                               "invariantd_alert_state",
+                               "invariantd_check_silenced",
+                               "invariantd_database_up",
+                               "invariantd_database_connections",
+                               "invariantd_config_last_reload_successful",
+                               "invariantd_config_last_reload_success_timestamp_seconds",
+                               "invariantd_build_info",
+                               "process_resident_memory_bytes",
+                               "process_cpu_seconds_total",
+                               "process_open_fds",
+                               "process_max_fds",
+                               "process_start_time_seconds",
+                               "process_virtual_memory_bytes"}) {
         INFO(family);
         CHECK(text.find(std::string("\n") + family) != std::string::npos);
     }
@@ -54,10 +68,13 @@ TEST_CASE("promtool check metrics reports nothing on a real scrape", "[metrics][
 }
 
 TEST_CASE("a database that cannot be read makes /health 503 while /livez stays 200", "[metrics][health]") {
-    daemon_fixture f("  - { name: c, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
-                     "\"SELECT count(*) FROM sales\" } }\n");
-    REQUIRE(poll_until([&] { return http_get(f.port(), "/health").status == 200 &&
-                                    metric_value(f.metrics(), "invariantd_check_up{check=\"c\"}") == 1.0; }));
+    daemon_fixture f(
+        "  - { name: c, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
+        "\"SELECT count(*) FROM sales\" } }\n");
+    REQUIRE(poll_until([&] {
+        return http_get(f.port(), "/health").status == 200 &&
+               metric_value(f.metrics(), "invariantd_check_up{check=\"c\"}") == 1.0;
+    }));
     // Overwrite the file in place (same inode, so open connections see it too): it is no
     // longer a database, like a disk that went bad under the application.
     const std::string original = read_file(f.db_path);
