@@ -222,7 +222,7 @@ http_response html_response(std::string body) {
 
 }  // namespace
 
-status_page_view http_api::page_view(std::string_view query) const {
+status_page_view http_api::page_view(std::string_view query, const std::string* only) const {
     const auto now = system_clock::now();
     status_page_view view{version_string(), format_rfc3339(now), {}, {}, {}, {}, {}};
     view.filter_state = query_parameter(query, "state").value_or("");
@@ -230,6 +230,7 @@ status_page_view http_api::page_view(std::string_view query) const {
     for (const auto& entry : daemon_.databases())
         view.databases.push_back({entry.name, entry.up, entry.error});
     for (const auto& [name, task] : daemon_.tasks()) {
+        if (only != nullptr && name != *only) continue;
         const auto& config = task->config();
         status_page_check entry;
         entry.check = check_to_json(*task, daemon_.alerts(), true);
@@ -336,11 +337,9 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         case route::status_page:
             co_return status_page(query);
         case route::check_page: {
-            const auto view = page_view({});
-            for (std::size_t i = 0; i < view.checks.size(); ++i)
-                if (view.checks[i].check["name"] == match.check_name)
-                    co_return html_response(render_check_page(view, i));
-            co_return error_response(http::status::not_found, "no such check");
+            const auto view = page_view({}, &match.check_name);
+            if (view.checks.empty()) co_return error_response(http::status::not_found, "no such check");
+            co_return html_response(render_check_page(view, 0));
         }
         case route::history: {
             auto it = daemon_.tasks().find(match.check_name);

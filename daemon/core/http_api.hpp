@@ -49,8 +49,9 @@ public:
 
 private:
     http_response health_response() const;
-    /// Everything the HTML pages show; `query` holds the overview's filters.
-    status_page_view page_view(std::string_view query) const;
+    /// Everything the HTML pages show; `query` holds the overview's filters; `only` limits it
+    /// to one check (its page).
+    status_page_view page_view(std::string_view query, const std::string* only = nullptr) const;
     http_response status_page(std::string_view query) const;
     http_response history_response(const check_task& task, std::string_view query) const;
     nlohmann::ordered_json alerts_json() const;
