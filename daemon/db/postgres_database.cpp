@@ -1,11 +1,10 @@
 #include "daemon/db/postgres_database.hpp"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <random>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "daemon/common/secrets.hpp"
 #include "daemon/db/run_blocking.hpp"
@@ -20,7 +19,10 @@ using wait_type = asio::posix::descriptor_base::wait_type;
 class pg_connection {
 public:
     pg_connection(asio::any_io_executor loop, asio::any_io_executor finisher, PGconn* connection)
-        : connection_(connection), descriptor_(loop), finisher_(std::move(finisher)), created_(steady_clock::now()) {}
+        : connection_(connection),
+          descriptor_(loop),
+          finisher_(std::move(finisher)),
+          created_(steady_clock::now()) {}
     ~pg_connection() {
         if (descriptor_.is_open()) descriptor_.release();
         asio::post(finisher_, [connection = connection_]() { PQfinish(connection); });
@@ -88,13 +90,17 @@ error failure_of(PGresult* result, PGconn* connection) {
     std::string message = clean(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
     if (message.empty()) message = clean(PQerrorMessage(connection));
     if (sqlstate == "57014")
-        return {error_kind::timeout, "query exceeded the check timeout and was cancelled by the server (" + message + ")"};
+        return {error_kind::timeout,
+                "query exceeded the check timeout and was cancelled by the server (" + message + ")"};
     if (sqlstate == "55P03") return {error_kind::timeout, "could not get a lock in time (" + message + ")"};
     if (sqlstate == "25006")
-        return {error_kind::query, message + " (the check tried to write; invariantd runs every check in a READ ONLY "
-                                             "transaction and nothing was written)"};
-    if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("28", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
-        sqlstate == "57P03" || sqlstate == "53300" || sqlstate == "3D000" || PQstatus(connection) == CONNECTION_BAD)
+        return {error_kind::query,
+                message +
+                    " (the check tried to write; invariantd runs every check in a READ ONLY "
+                    "transaction and nothing was written)"};
+    if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("28", 0) == 0 || sqlstate == "57P01" ||
+        sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "53300" || sqlstate == "3D000" ||
+        PQstatus(connection) == CONNECTION_BAD)
         return {error_kind::unavailable, message};
     return {error_kind::query, sqlstate.empty() ? message : message + " [SQLSTATE " + sqlstate + "]"};
 }
@@ -135,7 +141,9 @@ asio::awaitable<void> flush(pg_connection& connection, steady_clock::time_point 
             connection.broken = true;
             throw error(error_kind::unavailable, clean(PQerrorMessage(connection.get())));
         }
-        if (!co_await connection.wait(wait_type::wait_write, std::min(deadline, steady_clock::now() + std::chrono::milliseconds(50)))) {
+        if (!co_await connection.wait(
+                wait_type::wait_write,
+                std::min(deadline, steady_clock::now() + std::chrono::milliseconds(50)))) {
             if (steady_clock::now() >= deadline) {
                 connection.broken = true;
                 throw error(error_kind::timeout, "timed out sending the query");
@@ -174,7 +182,8 @@ asio::awaitable<rowset> execute(postgres_database& owner, pg_connection& connect
                                                 values.data(), nullptr, nullptr, 0);
     if (sent == 0) {
         connection.broken = PQstatus(raw) == CONNECTION_BAD;
-        throw error(connection.broken ? error_kind::unavailable : error_kind::query, clean(PQerrorMessage(raw)));
+        throw error(connection.broken ? error_kind::unavailable : error_kind::query,
+                    clean(PQerrorMessage(raw)));
     }
     // One row at a time: a query returning millions of rows never sits in memory whole.
     if (!simple) PQsetSingleRowMode(raw);
@@ -251,14 +260,21 @@ public:
         co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
     }
 
-    /// BEGIN READ ONLY with the check's timeouts, set inside the transaction.
+    /// BEGIN READ ONLY with the check's timeouts, set inside the transaction (is_local =
+    /// true), in one round trip. The timeouts go through set_config() in a SELECT rather than
+    /// SET LOCAL: pg_stat_statements replaces a SELECT's constants by placeholders, but keeps a
+    /// utility statement's text whole, so SET LOCAL with the remaining time would make a new
+    /// entry on every run and evict the DBA's own entries past pg_stat_statements.max.
     asio::awaitable<void> begin() {
-        const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady_clock::now());
+        const auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady_clock::now());
         const auto statement_ms = std::max<std::int64_t>(1, remaining.count());
-        const auto lock_ms = std::max<std::int64_t>(1, std::min(statement_ms, owner_->options().lock_timeout.count()));
+        const auto lock_ms =
+            std::max<std::int64_t>(1, std::min(statement_ms, owner_->options().lock_timeout.count()));
         const std::string script = fmt::format(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; "
-            "SET LOCAL idle_in_transaction_session_timeout = {}",
+            "BEGIN READ ONLY; SELECT set_config('statement_timeout', '{}', true), set_config('lock_timeout', "
+            "'{}', "
+            "true), set_config('idle_in_transaction_session_timeout', '{}', true)",
             statement_ms, lock_ms, statement_ms + 5000);
         co_await execute(*owner_, *connection_, script, {}, 0, true, deadline_);
     }
@@ -271,7 +287,8 @@ private:
 
 }  // namespace
 
-std::shared_ptr<postgres_database> postgres_database::create(asio::any_io_executor loop, postgres_options options) {
+std::shared_ptr<postgres_database> postgres_database::create(asio::any_io_executor loop,
+                                                             postgres_options options) {
     return std::shared_ptr<postgres_database>(new postgres_database(loop, std::move(options)));
 }
 
@@ -287,12 +304,14 @@ postgres_database::~postgres_database() {
     blocking_.join();  // runs the PQfinish calls just handed over
 }
 
-asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(steady_clock::time_point deadline) {
+asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(
+    steady_clock::time_point deadline) {
     const auto now = steady_clock::now();
     if (now < retry_after_) {
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_after_ - now);
-        throw error(error_kind::unavailable, fmt::format("{} (next connection attempt in {:.1f}s)", last_connect_error_,
-                                                         static_cast<double>(wait.count()) / 1000.0));
+        throw error(error_kind::unavailable,
+                    fmt::format("{} (next connection attempt in {:.1f}s)", last_connect_error_,
+                                static_cast<double>(wait.count()) / 1000.0));
     }
     const auto connect_deadline = std::min(deadline, now + options_.connect_timeout);
     // PQconnectStartParams may resolve the host name: off the loop. application_name comes
@@ -309,17 +328,22 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(stead
         backoff_ = std::min<duration>(backoff_.count() == 0 ? duration(500) : backoff_ * 2, duration(30000));
         std::mt19937 random(std::random_device{}());
         const double factor = std::uniform_real_distribution<double>(0.8, 1.2)(random);
-        retry_after_ = steady_clock::now() + duration(static_cast<std::int64_t>(static_cast<double>(backoff_.count()) * factor));
+        retry_after_ = steady_clock::now() +
+                       duration(static_cast<std::int64_t>(static_cast<double>(backoff_.count()) * factor));
         last_connect_error_ = fmt::format("cannot connect to database '{}': {}", options_.name, message);
         return error(error_kind::unavailable, last_connect_error_);
     };
-    PostgresPollingStatusType polling = PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    PostgresPollingStatusType polling =
+        PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
     while (polling != PGRES_POLLING_OK) {
         if (polling == PGRES_POLLING_FAILED) throw fail(clean(PQerrorMessage(raw)));
         connection->refresh_socket();
         const bool ready = co_await connection->wait(
-            polling == PGRES_POLLING_READING ? wait_type::wait_read : wait_type::wait_write, connect_deadline);
-        if (!ready) throw fail(fmt::format("connection attempt timed out after {}", format_duration(options_.connect_timeout)));
+            polling == PGRES_POLLING_READING ? wait_type::wait_read : wait_type::wait_write,
+            connect_deadline);
+        if (!ready)
+            throw fail(fmt::format("connection attempt timed out after {}",
+                                   format_duration(options_.connect_timeout)));
         polling = PQconnectPoll(raw);
     }
     connection->refresh_socket();
@@ -330,10 +354,12 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(stead
 }
 
 asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady_clock::time_point deadline) {
-    if (pool_.closed()) throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
+    if (pool_.closed())
+        throw error(error_kind::unavailable, fmt::format("database '{}' was removed", options_.name));
     if (!co_await pool_.acquire(deadline))
-        throw error(error_kind::timeout,
-                    fmt::format("no free connection to database '{}' before the check timeout", options_.name));
+        throw error(
+            error_kind::timeout,
+            fmt::format("no free connection to database '{}' before the check timeout", options_.name));
     std::unique_ptr<pg_connection> connection;
     try {
         // Recycle old connections so server backends do not live (and grow) forever.
@@ -345,8 +371,10 @@ asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady
         auto idle = pool_.take_idle(fresh);
         // Not `idle ? ... : co_await ...`: g++ 12 destroys the temporaries of a co_await inside
         // a conditional expression twice (daemon/README.md).
-        if (idle) connection = std::move(*idle);
-        else connection = co_await connect(deadline);
+        if (idle)
+            connection = std::move(*idle);
+        else
+            connection = co_await connect(deadline);
     } catch (...) {
         pool_.abandon();
         throw;
@@ -366,9 +394,11 @@ asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_conne
     }
     if (reusable && (transaction == PQTRANS_INTRANS || transaction == PQTRANS_INERROR)) {
         try {
-            co_await execute(*this, *connection, "ROLLBACK", {}, 0, true, steady_clock::now() + std::chrono::seconds(5));
+            co_await execute(*this, *connection, "ROLLBACK", {}, 0, true,
+                             steady_clock::now() + std::chrono::seconds(5));
         } catch (const error& e) {
-            spdlog::debug("database '{}': rollback failed, discarding the connection: {}", options_.name, e.what());
+            spdlog::debug("database '{}': rollback failed, discarding the connection: {}", options_.name,
+                          e.what());
             reusable = false;
         }
     } else if (transaction == PQTRANS_UNKNOWN) {
@@ -390,6 +420,8 @@ asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connect
         spdlog::warn("database '{}': cancel request could not be sent", options_.name);
 }
 
-void postgres_database::close() { pool_.close(); }
+void postgres_database::close() {
+    pool_.close();
+}
 
 }  // namespace invariantd::db

@@ -1,10 +1,8 @@
 // The PostgreSQL driver against the real PostgreSQL 15 cluster started by tests/run.sh.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <future>
-
 #include <nlohmann/json.hpp>
 
 #include "daemon/db/postgres_database.hpp"
@@ -20,30 +18,38 @@ namespace {
 
 /// A table unique to the calling test, so tests can run in parallel on one cluster.
 std::string fresh_table(const std::string& name) {
-    pg_exec(pg_dsn(), "DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name +
-                          " (id serial PRIMARY KEY, server_id int, bar text, amount numeric(8,2), ok boolean);"
-                          "INSERT INTO " + name + " (server_id, bar, amount, ok) VALUES "
-                          "(7, 'north', 12.50, true), (NULL, 'north', 8, false), (NULL, 'south', 4.25, NULL), "
-                          "(NULL, 'north', 6, true), (9, 'south', 3, false);");
+    pg_exec(pg_dsn(),
+            "DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name +
+                " (id serial PRIMARY KEY, server_id int, bar text, amount numeric(8,2), ok boolean);"
+                "INSERT INTO " +
+                name +
+                " (server_id, bar, amount, ok) VALUES "
+                "(7, 'north', 12.50, true), (NULL, 'north', 8, false), (NULL, 'south', 4.25, NULL), "
+                "(NULL, 'north', 6, true), (9, 'south', 3, false);");
     return name;
 }
 
-config::daemon_config pg_config(const std::string& checks_yaml, const std::string& dsn_key = "INVARIANTD_TEST_PG_DSN") {
-    return config::load_config_text(
-        "databases:\n  db: { driver: postgres, dsn: \"${" + dsn_key + "}\", max_connections: 2 }\nchecks:\n" + checks_yaml,
-        "test.yaml", "/");
+config::daemon_config pg_config(const std::string& checks_yaml,
+                                const std::string& dsn_key = "INVARIANTD_TEST_PG_DSN") {
+    return config::load_config_text("databases:\n  db: { driver: postgres, dsn: \"${" + dsn_key +
+                                        "}\", max_connections: 2 }\nchecks:\n" + checks_yaml,
+                                    "test.yaml", "/");
 }
 
-std::string yaml_quote(const std::string& text) { return nlohmann::json(text).dump(); }
+std::string yaml_quote(const std::string& text) {
+    return nlohmann::json(text).dump();
+}
 
 checks::check_result run_sql(const std::string& query, const std::string& extra = "") {
-    return run_first_check(
-        pg_config("  - { name: c, module: sql, database: db" + extra + ", params: { query: " + yaml_quote(query) + " } }\n"));
+    return run_first_check(pg_config("  - { name: c, module: sql, database: db" + extra +
+                                     ", params: { query: " + yaml_quote(query) + " } }\n"));
 }
 
 long long active_invariantd_queries(const std::string& like) {
-    return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
-                               "AND state = 'active' AND query LIKE '" + like + "'");
+    return pg_scalar(pg_dsn(),
+                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                     "AND state = 'active' AND query LIKE '" +
+                         like + "'");
 }
 
 }  // namespace
@@ -55,9 +61,9 @@ TEST_CASE("postgres: typed values, bound parameters and single-statement queries
     auto work = [&]() -> asio::awaitable<db::rowset> {
         auto session = co_await database->open_session(steady_clock::now() + 10s);
         std::vector<db::value> params{std::string("north"), std::int64_t{1}};
-        co_return co_await session->query("SELECT id, bar, amount, ok, server_id FROM " + table +
-                                              " WHERE bar = $1 AND id > $2 ORDER BY id",
-                                          std::move(params), 100);
+        co_return co_await session->query(
+            "SELECT id, bar, amount, ok, server_id FROM " + table + " WHERE bar = $1 AND id > $2 ORDER BY id",
+            std::move(params), 100);
     };
     const auto rows = run_to_completion(loop, work());
     REQUIRE(rows.rows.size() == 2);
@@ -74,32 +80,35 @@ TEST_CASE("postgres: typed values, bound parameters and single-statement queries
 
 TEST_CASE("postgres: the sql module in both modes, with a database-side breakdown", "[postgres]") {
     const auto table = fresh_table("module_sales");
-    auto result = run_sql("SELECT id, bar FROM " + table + " WHERE server_id IS NULL ORDER BY id", ", max_samples: 2");
+    auto result =
+        run_sql("SELECT id, bar FROM " + table + " WHERE server_id IS NULL ORDER BY id", ", max_samples: 2");
     REQUIRE(result.status == checks::run_status::ok);
     CHECK(result.output.value == 3);
     REQUIRE(result.output.samples.size() == 2);
     CHECK(result.output.samples[0]["id"] == 2);
 
-    result = run_first_check(pg_config("  - { name: c, module: sql, database: db, params: { group_column: bar, query: " +
-                                       yaml_quote("SELECT id, bar FROM " + table + " WHERE server_id IS NULL") + " } }\n"));
+    result = run_first_check(
+        pg_config("  - { name: c, module: sql, database: db, params: { group_column: bar, query: " +
+                  yaml_quote("SELECT id, bar FROM " + table + " WHERE server_id IS NULL") + " } }\n"));
     REQUIRE(result.status == checks::run_status::ok);
     REQUIRE(result.output.breakdown.size() == 2);
     CHECK(result.output.breakdown[0].group == "north");
     CHECK(result.output.breakdown[0].value == 2);
 
-    result = run_first_check(pg_config("  - { name: c, module: sql, database: db, params: { mode: scalar, query: " +
-                                       yaml_quote("SELECT round(100.0 * count(server_id) / count(*), 2) FROM " + table) +
-                                       " } }\n"));
+    result = run_first_check(pg_config(
+        "  - { name: c, module: sql, database: db, params: { mode: scalar, query: " +
+        yaml_quote("SELECT round(100.0 * count(server_id) / count(*), 2) FROM " + table) + " } }\n"));
     REQUIRE(result.status == checks::run_status::ok);
     CHECK(result.output.value == Approx(40.0));
 }
 
 TEST_CASE("postgres: every write attempt fails clearly and nothing changes", "[postgres][safety]") {
     const auto table = fresh_table("write_attempts");
-    for (const std::string& write : std::vector<std::string>{"DELETE FROM " + table, "UPDATE " + table + " SET bar = 'x'",
-                                     "INSERT INTO " + table + " (bar) VALUES ('x')", "CREATE TABLE write_attempts_new (x int)",
-                                     "DROP TABLE " + table, "SELECT 1; DELETE FROM " + table,
-                                     "WITH gone AS (DELETE FROM " + table + " RETURNING id) SELECT count(*) FROM gone"}) {
+    for (const std::string& write : std::vector<std::string>{
+             "DELETE FROM " + table, "UPDATE " + table + " SET bar = 'x'",
+             "INSERT INTO " + table + " (bar) VALUES ('x')", "CREATE TABLE write_attempts_new (x int)",
+             "DROP TABLE " + table, "SELECT 1; DELETE FROM " + table,
+             "WITH gone AS (DELETE FROM " + table + " RETURNING id) SELECT count(*) FROM gone"}) {
         INFO(write);
         const auto result = run_sql(write);
         CHECK(result.status == checks::run_status::error);
@@ -113,7 +122,8 @@ TEST_CASE("postgres: every write attempt fails clearly and nothing changes", "[p
     CHECK(pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_tables WHERE tablename = 'write_attempts_new'") == 0);
 }
 
-TEST_CASE("postgres: a query past the timeout ends as timeout and leaves nothing running", "[postgres][safety]") {
+TEST_CASE("postgres: a query past the timeout ends as timeout and leaves nothing running",
+          "[postgres][safety]") {
     const auto began = steady_clock::now();
     const auto result = run_sql("SELECT pg_sleep(30) AS slept_for_the_timeout_test", ", timeout: 500ms");
     CHECK(result.status == checks::run_status::timeout);
@@ -128,24 +138,30 @@ TEST_CASE("postgres: the daemon's pool never exceeds max_connections", "[postgre
     std::string checks;
     for (int i = 0; i < 8; ++i) {
         checks += "  - { name: sleeper_" + std::to_string(i) +
-                  ", module: sql, database: pg, interval: 300ms, params: { query: \"SELECT pg_sleep(0.2) AS pool_test\" } }\n";
+                  ", module: sql, database: pg, interval: 300ms, params: { query: \"SELECT pg_sleep(0.2) AS "
+                  "pool_test\" } }\n";
     }
     temp_dir dir;
-    const auto config = dir.write("invariantd.yaml", "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
-                                                     "databases:\n  pg: { driver: postgres, dsn: \"${POOL_DSN}\", "
-                                                     "max_connections: 2 }\nchecks:\n" + checks);
+    const auto config = dir.write("invariantd.yaml",
+                                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
+                                  "databases:\n  pg: { driver: postgres, dsn: \"${POOL_DSN}\", "
+                                  "max_connections: 2 }\nchecks:\n" +
+                                      checks);
     daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"POOL_DSN", dsn}});
     const auto connections = [] {
-        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
-                                   "AND datname = 'invariantd_pool_test'");
+        return pg_scalar(pg_dsn(),
+                         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                         "AND datname = 'invariantd_pool_test'");
     };
     REQUIRE(poll_until([&] { return connections() == 2; }));
     long long most = 0;
     // Sample for two seconds while eight checks compete for two connections.
-    poll_until([&] {
-        most = std::max(most, connections());
-        return false;
-    }, 2s);
+    poll_until(
+        [&] {
+            most = std::max(most, connections());
+            return false;
+        },
+        2s);
     CHECK(most == 2);
     const auto text = http_get(daemon.port(), "/metrics").body;
     const auto idle = metric_value(text, "invariantd_database_connections{database=\"pg\",state=\"idle\"}");
@@ -155,22 +171,29 @@ TEST_CASE("postgres: the daemon's pool never exceeds max_connections", "[postgre
     CHECK(*idle + *busy <= 2);
 }
 
-TEST_CASE("postgres: 50 slow checks on one database delay neither another database nor /health", "[postgres][daemon]") {
-    std::string checks = "  - { name: fast, module: sql, database: fast, interval: 100ms, params: { mode: scalar, query: \"SELECT 1\" } }\n";
+TEST_CASE("postgres: 50 slow checks on one database delay neither another database nor /health",
+          "[postgres][daemon]") {
+    std::string checks =
+        "  - { name: fast, module: sql, database: fast, interval: 100ms, params: { mode: scalar, query: "
+        "\"SELECT 1\" } }\n";
     for (int i = 0; i < 50; ++i) {
         checks += "  - { name: slow_" + std::to_string(i) +
-                  ", module: sql, database: slow, interval: 1h, timeout: 60s, params: { query: \"SELECT pg_sleep(1) AS isolation_test\" } }\n";
+                  ", module: sql, database: slow, interval: 1h, timeout: 60s, params: { query: \"SELECT "
+                  "pg_sleep(1) AS isolation_test\" } }\n";
     }
     temp_dir dir;
-    const auto config = dir.write("invariantd.yaml",
-                                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\ndatabases:\n"
-                                  "  slow: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN}\", max_connections: 2 }\n"
-                                  "  fast: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN2}\", max_connections: 1 }\n"
-                                  "checks:\n" + checks);
+    const auto config =
+        dir.write("invariantd.yaml",
+                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\ndatabases:\n"
+                  "  slow: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN}\", max_connections: 2 }\n"
+                  "  fast: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN2}\", max_connections: 1 }\n"
+                  "checks:\n" +
+                      checks);
     daemon_process daemon(config, (dir.path() / "daemon.log").string());
     const auto runs_of_fast = [&] {
         return metric_value(http_get(daemon.port(), "/metrics").body,
-                            "invariantd_check_runs_total{check=\"fast\",outcome=\"ok\"}").value_or(0);
+                            "invariantd_check_runs_total{check=\"fast\",outcome=\"ok\"}")
+            .value_or(0);
     };
     REQUIRE(poll_until([&] { return runs_of_fast() >= 1; }));
     const double before = runs_of_fast();
@@ -181,8 +204,9 @@ TEST_CASE("postgres: 50 slow checks on one database delay neither another databa
     INFO("fast runs: " << before << " -> " << runs_of_fast());
     // ...and the slow database really was busy meanwhile.
     CHECK(poll_until([] {
-        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%isolation_test%' "
-                                   "AND state = 'active' AND application_name = 'invariantd'") >= 1;
+        return pg_scalar(pg_dsn(),
+                         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%isolation_test%' "
+                         "AND state = 'active' AND application_name = 'invariantd'") >= 1;
     }));
     for (int i = 0; i < 10; ++i) {
         const auto started = steady_clock::now();
@@ -198,26 +222,32 @@ TEST_CASE("postgres: passwords never reach logs, the API or error messages", "[p
     std::string bad_dsn = good_dsn;
     bad_dsn.replace(bad_dsn.find(password), password.size(), wrong);
     temp_dir dir;
-    const auto config = dir.write(
-        "invariantd.yaml",
-        "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\ndatabases:\n"
-        "  good: { driver: postgres, dsn: \"${GOOD_DSN}\" }\n"
-        "  bad: { driver: postgres, dsn: \"postgresql://invariantd_test:" + wrong + "@127.0.0.1:" +
-            pg_port() + "/invariantd_test\" }\n"
-        "checks:\n"
-        "  - { name: good_check, module: sql, database: good, interval: 200ms, params: { query: \"SELECT 1\" } }\n"
-        "  - { name: bad_check, module: sql, database: bad, interval: 200ms, params: { query: \"SELECT 1\" } }\n");
+    const auto config =
+        dir.write("invariantd.yaml",
+                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\nlog: { level: debug }\ndatabases:\n"
+                  "  good: { driver: postgres, dsn: \"${GOOD_DSN}\" }\n"
+                  "  bad: { driver: postgres, dsn: \"postgresql://invariantd_test:" +
+                      wrong + "@127.0.0.1:" + pg_port() +
+                      "/invariantd_test\" }\n"
+                      "checks:\n"
+                      "  - { name: good_check, module: sql, database: good, interval: 200ms, params: { "
+                      "query: \"SELECT 1\" } }\n"
+                      "  - { name: bad_check, module: sql, database: bad, interval: 200ms, params: { query: "
+                      "\"SELECT 1\" } }\n");
     daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"GOOD_DSN", good_dsn}});
     REQUIRE(poll_until([&] { return http_get(daemon.port(), "/health").status == 503; }));
     const auto health = http_get(daemon.port(), "/health").body;
     const auto checks = http_get(daemon.port(), "/api/v1/checks").body;
     const auto bad_check = http_get(daemon.port(), "/api/v1/checks/bad_check").body;
     const auto page = http_get(daemon.port(), "/").body;
-    const auto validate = run_command({daemon_binary(), "validate", "-c", config}, {}, {{"GOOD_DSN", good_dsn}});
-    const auto once = run_command({daemon_binary(), "once", "-c", config, "--json"}, {}, {{"GOOD_DSN", good_dsn}});
-    CHECK(nlohmann::json::parse(bad_check)["error"].get<std::string>().find("password authentication failed") !=
-          std::string::npos);
-    for (const auto& text : {daemon.log(), health, checks, bad_check, page, validate.out + validate.err, once.out + once.err}) {
+    const auto validate =
+        run_command({daemon_binary(), "validate", "-c", config}, {}, {{"GOOD_DSN", good_dsn}});
+    const auto once =
+        run_command({daemon_binary(), "once", "-c", config, "--json"}, {}, {{"GOOD_DSN", good_dsn}});
+    CHECK(nlohmann::json::parse(bad_check)["error"].get<std::string>().find(
+              "password authentication failed") != std::string::npos);
+    for (const auto& text :
+         {daemon.log(), health, checks, bad_check, page, validate.out + validate.err, once.out + once.err}) {
         CHECK(text.find(password) == std::string::npos);
         CHECK(text.find(wrong) == std::string::npos);
     }
@@ -231,20 +261,70 @@ TEST_CASE("postgres: a server that stops answering is cancelled from the client 
         return run_sql("SELECT pg_sleep(5) AS frozen_backend_test", ", timeout: 1500ms");
     });
     long long pid = 0;
-    REQUIRE(poll_until([&] {
-        const auto pids = pg_column(pg_dsn(), "SELECT pid FROM pg_stat_activity WHERE application_name = 'invariantd' "
-                                              "AND state = 'active' AND query LIKE '%frozen_backend_test%'");
-        if (pids.empty()) return false;
-        pid = std::stoll(pids.front());
-        return true;
-    }, 5s));
+    REQUIRE(poll_until(
+        [&] {
+            const auto pids =
+                pg_column(pg_dsn(),
+                          "SELECT pid FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                          "AND state = 'active' AND query LIKE '%frozen_backend_test%'");
+            if (pids.empty()) return false;
+            pid = std::stoll(pids.front());
+            return true;
+        },
+        5s));
     REQUIRE(::kill(static_cast<pid_t>(pid), SIGSTOP) == 0);
     const auto result = running.get();
     ::kill(static_cast<pid_t>(pid), SIGCONT);
     CHECK(result.status == checks::run_status::timeout);
     CHECK(result.error.find("cancelled on the server") != std::string::npos);
     // Once the backend runs again it sees the cancel and the closed connection and goes away.
-    CHECK(poll_until([&] {
-        return pg_scalar(pg_dsn(), "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == 0;
-    }, 5s));
+    CHECK(poll_until(
+        [&] {
+            return pg_scalar(pg_dsn(),
+                             "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)) == 0;
+        },
+        5s));
+}
+
+TEST_CASE(
+    "postgres: a run is BEGIN, one set_config SELECT, the query, ROLLBACK — one statistics entry each, "
+    "whatever the timeout",
+    "[postgres][safety][pg_stat_statements]") {
+    // In a database of its own, so parallel tests do not add entries; pg_stat_statements is
+    // loaded by tests/support/pg_cluster.sh and its view lives in the main test database.
+    const auto dsn = pg_fresh_database("pgss_runs");
+    pg_exec(
+        dsn,
+        "CREATE TABLE pgss_sales (id int, server_id int); INSERT INTO pgss_sales VALUES (1, NULL), (2, 3);");
+    const std::string checks =
+        "  - { name: c, module: sql, database: db, timeout: TIMEOUT, params: { query: "
+        "\"SELECT id FROM pgss_sales WHERE server_id IS NULL\" } }\n";
+    const int runs = 6;
+    for (int i = 0; i < runs; ++i) {
+        // A different timeout (and remaining time) on every run.
+        auto yaml = checks;
+        yaml.replace(yaml.find("TIMEOUT"), 7, std::to_string(2 + i) + "s");
+        const auto config = config::load_config_text(
+            "databases:\n  db: { driver: postgres, dsn: " + yaml_quote(dsn) + " }\nchecks:\n" + yaml,
+            "test.yaml", "/");
+        REQUIRE(run_first_check(config).status == checks::run_status::ok);
+    }
+    const auto entries = pg_column(
+        pg_dsn(),
+        "SELECT s.calls || ' ' || regexp_replace(s.query, '\\s+', ' ', 'g') FROM pg_stat_statements s "
+        "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'pgss_runs' AND s.query NOT LIKE "
+        "'%pgss_sales (%' "
+        "AND s.query NOT LIKE 'CREATE%' AND s.query NOT LIKE 'INSERT%' ORDER BY s.query");
+    INFO([&] {
+        std::string all;
+        for (const auto& entry : entries) all += entry + "\n";
+        return all;
+    }());
+    // Exactly four statements per run, each one entry called `runs` times.
+    REQUIRE(entries.size() == 4);
+    const auto r = std::to_string(runs) + " ";
+    CHECK(entries[0] == r + "BEGIN READ ONLY");
+    CHECK(entries[1] == r + "ROLLBACK");
+    CHECK(entries[2] == r + "SELECT id FROM pgss_sales WHERE server_id IS NULL");
+    CHECK(entries[3] == r + "SELECT set_config($1, $2, $3), set_config($4, $5, $6), set_config($7, $8, $9)");
 }

@@ -27,7 +27,7 @@ start)
   for _ in $(seq 1 20); do
     port=$((20000 + RANDOM % 40000))
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" \
          start >/dev/null 2>&1; then
       started=1
       break
@@ -38,8 +38,11 @@ start)
 CREATE ROLE invariantd_test LOGIN CREATEDB CREATEROLE PASSWORD '$password';
 CREATE DATABASE invariantd_test OWNER invariantd_test;
 CREATE DATABASE invariantd_test2 OWNER invariantd_test;
+\c invariantd_test
+-- What the daemon costs the server's statement statistics is part of the tests.
+CREATE EXTENSION pg_stat_statements;
 SQL
-  ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\""
+  ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements\""
   if [ "$(id -u)" -eq 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
   echo "export INVARIANTD_TEST_PG_DSN='host=127.0.0.1 port=$port dbname=invariantd_test user=invariantd_test password=$password'"
   echo "export INVARIANTD_TEST_PG_DSN2='host=127.0.0.1 port=$port dbname=invariantd_test2 user=invariantd_test password=$password'"
