@@ -86,7 +86,8 @@ void render_sample_lines(alert_event& event, const config::check_config& check, 
         const auto key = sample.find("key");
         if (ledger != nullptr && key != sample.end() && key->is_string())
             if (const auto* entry = ledger->find(key->get<std::string>()))
-                line += ", since " + format_age(std::chrono::duration_cast<duration>(now - entry->first_seen));
+                line +=
+                    ", since " + format_age(std::chrono::duration_cast<duration>(now - entry->first_seen));
         event.sample_lines.push_back(std::move(line));
     }
 }
@@ -200,8 +201,9 @@ void alert_book::queue(alert_record& record, alert_event event, const std::vecto
     update.notifications.push_back({std::move(event), receivers, record.kind});
 }
 
-void alert_book::queue_or_hold(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
-                               system_clock::time_point now, bool muted, book_update& update) {
+void alert_book::queue_or_hold(alert_record& record, alert_event event,
+                               const std::vector<std::string>& receivers, system_clock::time_point now,
+                               bool muted, book_update& update) {
     if (muted)
         record.last_event = std::move(event);
     else
@@ -225,7 +227,8 @@ book_update alert_book::release(const config::check_config& check, const check_i
             for (const auto& receiver : check.alert.receivers)
                 if (record.told_firing.contains(receiver)) to_tell.push_back(receiver);
             for (const auto& receiver : record.told_firing)
-                if (std::find(to_tell.begin(), to_tell.end(), receiver) == to_tell.end()) to_tell.push_back(receiver);
+                if (std::find(to_tell.begin(), to_tell.end(), receiver) == to_tell.end())
+                    to_tell.push_back(receiver);
         }
         if (to_tell.empty()) continue;
         auto event = *record.last_event;
@@ -257,7 +260,8 @@ book_update alert_book::observe(const config::check_config& check, const check_i
         auto it = ledgers_.find(instance);
         if (it == ledgers_.end() || it->second.definition() != definition)
             it = ledgers_.insert_or_assign(instance, offender_ledger(std::move(definition))).first;
-        update.offenders_cleared = it->second.apply(run.last_good->offenders, run.last_good->offenders_truncated, now);
+        update.offenders_cleared =
+            it->second.apply(run.last_good->offenders, run.last_good->offenders_truncated, now);
         update.ledgers_changed.push_back(instance);
     }
 
@@ -270,18 +274,21 @@ book_update alert_book::observe(const config::check_config& check, const check_i
         if (ran) advance_value_state(record, run.outcome == run_outcome::violation, run.started, check.alert);
         bool dirty = record.state != before_state || record.active_since != before_since ||
                      record.false_since != before_false_since;
-        auto action = next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
+        auto action =
+            next_action(before_state, record.last_sent, record.state, now, check.alert.repeat_interval);
         const auto* offenders = ledger(instance);
         // notify_on_new: a firing alert whose run found new offenders pages again at once.
-        if (action == alert_action::none && check.alert.notify_on_new && ran && before_state == alert_state::firing &&
-            record.state == alert_state::firing && offenders != nullptr && offenders->new_count() > 0)
+        if (action == alert_action::none && check.alert.notify_on_new && ran &&
+            before_state == alert_state::firing && record.state == alert_state::firing &&
+            offenders != nullptr && offenders->new_count() > 0)
             action = alert_action::trigger;
         // Silenced and firing: keep the held event current, so the end of the silence sends
         // what the last run found.
         if (action == alert_action::none && muted && ran && record.state == alert_state::firing)
             action = alert_action::trigger;
         if (action != alert_action::none && run.last_good) {
-            const auto notify = action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
+            const auto notify =
+                action == alert_action::resolve ? notify_action::resolve : notify_action::trigger;
             const auto since = notify == notify_action::resolve ? before_since : record.active_since;
             offender_summary summary;
             if (offenders != nullptr) {
@@ -394,7 +401,8 @@ const offender_ledger* alert_book::ledger(const check_instance& instance) const 
 }
 
 std::string alert_book::definition_of(const config::check_config& check) {
-    return nlohmann::json{{"module", check.module}, {"database", check.database}, {"params", check.params}}.dump();
+    return nlohmann::json{{"module", check.module}, {"database", check.database}, {"params", check.params}}
+        .dump();
 }
 
 const alert_record* alert_book::find(const std::string& dedup_key) const {

@@ -45,9 +45,9 @@ struct alert_record {
     std::vector<std::string> receivers;                    ///< where the last event went
     std::optional<alert_event> last_event;                 ///< that event (re-posted to Alertmanager),
                                                            ///< or the one held while silenced
-    std::set<std::string> told_firing;  ///< receivers whose last notification was a trigger
+    std::set<std::string> told_firing;                    ///< receivers whose last notification was a trigger
     std::optional<system_clock::time_point> false_since;  ///< keep_firing_for: first run found false
-    std::uint64_t version = 0;                             ///< +1 on every change (compare-and-set)
+    std::uint64_t version = 0;                            ///< +1 on every change (compare-and-set)
 };
 
 /// Stored form of a record; missing fields keep their defaults so older files load.
@@ -63,12 +63,12 @@ struct notification {
 
 /// What one call changed.
 struct book_update {
-    std::vector<alert_record> changed;        ///< records to persist, as they are now
-    std::vector<notification> notifications;  ///< in the order they must be sent
-    std::vector<std::string> forgotten;       ///< dedup keys whose records are gone
+    std::vector<alert_record> changed;              ///< records to persist, as they are now
+    std::vector<notification> notifications;        ///< in the order they must be sent
+    std::vector<std::string> forgotten;             ///< dedup keys whose records are gone
     std::vector<check_instance> ledgers_changed;    ///< ledgers to persist as they are now
     std::vector<check_instance> ledgers_forgotten;  ///< ledgers of instances no longer configured
-    std::size_t offenders_cleared = 0;              ///< by this run (invariantd_check_offenders_cleared_total)
+    std::size_t offenders_cleared = 0;  ///< by this run (invariantd_check_offenders_cleared_total)
     bool empty() const {
         return changed.empty() && notifications.empty() && forgotten.empty() && ledgers_changed.empty() &&
                ledgers_forgotten.empty();
@@ -135,8 +135,9 @@ private:
     static void queue(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
                       system_clock::time_point now, book_update& update);
     /// queue(), or while muted only keep the event for release().
-    static void queue_or_hold(alert_record& record, alert_event event, const std::vector<std::string>& receivers,
-                              system_clock::time_point now, bool muted, book_update& update);
+    static void queue_or_hold(alert_record& record, alert_event event,
+                              const std::vector<std::string>& receivers, system_clock::time_point now,
+                              bool muted, book_update& update);
     static void changed(alert_record& record, book_update& update);
 
     std::map<std::string, alert_record> records_;  ///< by dedup key

@@ -1,8 +1,8 @@
 #include "daemon/alerting/alert_event.hpp"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "daemon/alerting/summary_template.hpp"
 #include "daemon/common/secrets.hpp"
@@ -16,16 +16,31 @@ nlohmann::ordered_json json_number(double value) {
     return value;
 }
 
-const char* to_string(notify_action action) { return action == notify_action::resolve ? "resolve" : "trigger"; }
+const char* to_string(notify_action action) {
+    return action == notify_action::resolve ? "resolve" : "trigger";
+}
 
 nlohmann::ordered_json to_json(const alert_event& event) {
-    return {{"dedup_key", event.dedup_key}, {"alert_name", event.alert_name}, {"check", event.check},
-            {"action", to_string(event.action)},       {"summary", event.summary},       {"severity", event.severity},
-            {"database", event.database},   {"module", event.module},         {"runbook_url", event.runbook_url},
-            {"condition", event.condition}, {"value", event.value},           {"threshold", event.threshold},
-            {"details", event.details},     {"breakdown", event.breakdown},   {"samples", event.samples},
-            {"offenders", event.offenders},     {"sample_lines", event.sample_lines},
-            {"error", event.error},         {"starts_at", event.starts_at},   {"ends_at", event.ends_at},
+    return {{"dedup_key", event.dedup_key},
+            {"alert_name", event.alert_name},
+            {"check", event.check},
+            {"action", to_string(event.action)},
+            {"summary", event.summary},
+            {"severity", event.severity},
+            {"database", event.database},
+            {"module", event.module},
+            {"runbook_url", event.runbook_url},
+            {"condition", event.condition},
+            {"value", event.value},
+            {"threshold", event.threshold},
+            {"details", event.details},
+            {"breakdown", event.breakdown},
+            {"samples", event.samples},
+            {"offenders", event.offenders},
+            {"sample_lines", event.sample_lines},
+            {"error", event.error},
+            {"starts_at", event.starts_at},
+            {"ends_at", event.ends_at},
             {"timestamp", event.timestamp}};
 }
 
@@ -91,8 +106,9 @@ alert_event base_event(const config::check_config& check, const check_instance& 
 }  // namespace
 
 alert_event make_value_event(const config::check_config& check, const check_instance& instance,
-                             const checks::module_output& output, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp, const offender_summary& offenders) {
+                             const checks::module_output& output, notify_action action,
+                             const std::string& starts_at, const std::string& timestamp,
+                             const offender_summary& offenders) {
     auto event = base_event(check, instance, alert_kind::value, action, starts_at, timestamp);
     event.summary = render_summary(check, output, offenders);
     if (check.alert.when) {
@@ -106,17 +122,17 @@ alert_event make_value_event(const config::check_config& check, const check_inst
     return event;
 }
 
-alert_event make_error_event(const config::check_config& check, const check_instance& instance, const std::string& error,
-                             std::size_t failures, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp) {
+alert_event make_error_event(const config::check_config& check, const check_instance& instance,
+                             const std::string& error, std::size_t failures, notify_action action,
+                             const std::string& starts_at, const std::string& timestamp) {
     const bool resolve = action == notify_action::resolve;
     auto event = base_event(check, instance, alert_kind::error, action, starts_at, timestamp);
     // The message comes from a driver: redact again, whatever the caller did.
     event.error = secret_registry::global().redact(error.empty() ? "unknown error" : error);
-    event.summary = cut_summary(
-        resolve ? fmt::format("{} runs again on {}", instance.name(), check.database)
-                : fmt::format("{} cannot run on {} ({} failures in a row): {}", instance.name(), check.database, failures,
-                              event.error));
+    event.summary =
+        cut_summary(resolve ? fmt::format("{} runs again on {}", instance.name(), check.database)
+                            : fmt::format("{} cannot run on {} ({} failures in a row): {}", instance.name(),
+                                          check.database, failures, event.error));
     return event;
 }
 

@@ -2,13 +2,12 @@
 /// One notification's content, independent of the receiver it goes to. Stored as JSON in the
 /// outbox; each receiver type renders it into its own wire format when it is sent, so a
 /// rotated routing key or HMAC secret applies to notifications already queued.
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "checks/result.hpp"
-#include "daemon/common/check_instance.hpp"
 #include "daemon/alerting/summary_template.hpp"
+#include "daemon/common/check_instance.hpp"
 #include "daemon/config/config.hpp"
 
 namespace invariantd {
@@ -33,12 +32,12 @@ struct alert_event {
     std::string database;
     std::string module;
     std::string runbook_url;
-    std::string condition;                                       ///< "> 0"; empty for error alerts
-    nlohmann::ordered_json value = nullptr;                      ///< number, null for error alerts
-    nlohmann::ordered_json threshold = nullptr;                  ///< number, null for error alerts
+    std::string condition;                       ///< "> 0"; empty for error alerts
+    nlohmann::ordered_json value = nullptr;      ///< number, null for error alerts
+    nlohmann::ordered_json threshold = nullptr;  ///< number, null for error alerts
     nlohmann::ordered_json details = nlohmann::ordered_json::object();
     nlohmann::ordered_json breakdown = nlohmann::ordered_json::object();  ///< group → value
-    nlohmann::ordered_json samples = nlohmann::ordered_json::array();  ///< new offenders first
+    nlohmann::ordered_json samples = nlohmann::ordered_json::array();     ///< new offenders first
     /// {new, persisting, cleared, oldest_first_seen, new_keys}; null for error alerts.
     nlohmann::ordered_json offenders = nullptr;
     /// Each sample as the module renders it for people, with ", since 3d4h" from the ledger.
@@ -62,11 +61,12 @@ std::string dedup_key_for(const check_instance& instance, alert_kind kind);
 
 /// The trigger or resolve of an instance's value alert, from the output it is about.
 alert_event make_value_event(const config::check_config& check, const check_instance& instance,
-                             const checks::module_output& output, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp, const offender_summary& offenders = {});
+                             const checks::module_output& output, notify_action action,
+                             const std::string& starts_at, const std::string& timestamp,
+                             const offender_summary& offenders = {});
 /// The trigger or resolve of `<instance>:error`; `error` is the last failure's message.
-alert_event make_error_event(const config::check_config& check, const check_instance& instance, const std::string& error,
-                             std::size_t failures, notify_action action, const std::string& starts_at,
-                             const std::string& timestamp);
+alert_event make_error_event(const config::check_config& check, const check_instance& instance,
+                             const std::string& error, std::size_t failures, notify_action action,
+                             const std::string& starts_at, const std::string& timestamp);
 
 }  // namespace invariantd

@@ -137,8 +137,9 @@ std::size_t alert_pipeline::observe(const config::check_config& check, const che
     apply(std::move(update));
     if (ledger_changed && spdlog::should_log(spdlog::level::debug)) {
         const auto* ledger = book_.ledger(instance);
-        spdlog::debug("offender ledger of {}: {} tracked, {} new, {} cleared; {:.2f} ms on the loop", instance.name(),
-                      ledger ? ledger->offenders().size() : 0, ledger ? ledger->new_count() : 0, cleared,
+        spdlog::debug("offender ledger of {}: {} tracked, {} new, {} cleared; {:.2f} ms on the loop",
+                      instance.name(), ledger ? ledger->offenders().size() : 0,
+                      ledger ? ledger->new_count() : 0, cleared,
                       std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
     }
     return cleared;
@@ -157,8 +158,8 @@ silence alert_pipeline::add_silence(silence entry) {
     writer_.spawn_write([id = entry.id, document = to_json(entry, entry.starts_at).dump()](
                             state::state_store& store) { store.write_silence(id, document); },
                         "cannot store silence " + entry.id);
-    spdlog::info("silence {} by {} until {} for {}: {}", entry.id, entry.created_by, format_rfc3339(entry.ends_at),
-                 nlohmann::json(entry.checks).dump(), entry.comment);
+    spdlog::info("silence {} by {} until {} for {}: {}", entry.id, entry.created_by,
+                 format_rfc3339(entry.ends_at), nlohmann::json(entry.checks).dump(), entry.comment);
     mutes_.add(entry);
     refresh_mutes(system_clock::now());
     return entry;
@@ -168,9 +169,9 @@ std::optional<silence> alert_pipeline::expire_silence(const std::string& id) {
     const auto now = system_clock::now();
     auto ended = mutes_.expire(id, now);
     if (!ended) return std::nullopt;
-    writer_.spawn_write([id, document = to_json(*ended, now).dump()](state::state_store& store) {
-        store.write_silence(id, document);
-    }, "cannot store silence " + id);
+    writer_.spawn_write([id, document = to_json(*ended, now).dump()](
+                            state::state_store& store) { store.write_silence(id, document); },
+                        "cannot store silence " + id);
     spdlog::info("silence {} ended", id);
     refresh_mutes(now);
     return ended;
@@ -181,9 +182,9 @@ void alert_pipeline::record_history(const check_instance& instance, history_poin
     history_.add(instance.name(), point);
     state::stored_history_point stored{instance.name(), unix_seconds(point.time), point.value,
                                        to_string(point.outcome)};
-    writer_.spawn_write([stored = std::move(stored)](state::state_store& store) {
-        store.append_history(stored, run_history::kept);
-    }, "cannot store the history of " + instance.name());
+    writer_.spawn_write([stored = std::move(stored)](
+                            state::state_store& store) { store.append_history(stored, run_history::kept); },
+                        "cannot store the history of " + instance.name());
 }
 
 const mute_cover* alert_pipeline::cover(const std::string& check) const {
@@ -194,8 +195,9 @@ const mute_cover* alert_pipeline::cover(const std::string& check) const {
 void alert_pipeline::refresh_mutes(system_clock::time_point now) {
     if (stopping_) return;
     covers_.clear();
+    window_spans_ = mutes_.window_spans(now);  // once, not once per check: zone arithmetic
     for (const auto& [name, check] : checks_)
-        if (auto found = mutes_.cover_of(name, now)) covers_.emplace(name, std::move(*found));
+        if (auto found = mutes_.cover_of(name, now, window_spans_)) covers_.emplace(name, std::move(*found));
     for (auto it = held_.begin(); it != held_.end();) {
         if (covers_.contains(*it)) {
             ++it;
@@ -246,9 +248,12 @@ void alert_pipeline::apply(book_update update) {
     for (const auto& instance : update.ledgers_changed) {
         const auto* ledger = book_.ledger(instance);
         if (ledger == nullptr) continue;
-        state::stored_ledger stored{instance.name(), ledger->definition(),
+        state::stored_ledger stored{instance.name(),
+                                    ledger->definition(),
                                     ledger->last_seen() ? unix_seconds(*ledger->last_seen()) : 0.0,
-                                    ledger->truncated(), {}, {}};
+                                    ledger->truncated(),
+                                    {},
+                                    {}};
         for (const auto& entry : ledger->offenders())
             stored.offenders.push_back({entry.key, unix_seconds(entry.first_seen), entry.is_new});
         for (const auto& entry : ledger->recently_cleared())
@@ -258,17 +263,19 @@ void alert_pipeline::apply(book_update update) {
             [stored = std::move(stored)](state::state_store& store) {
                 const auto started = steady_clock::now();
                 store.write_ledger(stored);
-                spdlog::debug("offender ledger of {} stored ({} offenders) in {:.2f} ms", stored.instance,
-                              stored.offenders.size(),
-                              std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
+                spdlog::debug(
+                    "offender ledger of {} stored ({} offenders) in {:.2f} ms", stored.instance,
+                    stored.offenders.size(),
+                    std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
             },
             "cannot store the offender ledger of " + instance.name());
     }
     if (!update.ledgers_forgotten.empty()) {
         std::vector<std::string> names;
         for (const auto& instance : update.ledgers_forgotten) names.push_back(instance.name());
-        writer_.spawn_write([names = std::move(names)](state::state_store& store) { store.forget_ledgers(names); },
-                            "cannot forget the offender ledgers of removed checks");
+        writer_.spawn_write(
+            [names = std::move(names)](state::state_store& store) { store.forget_ledgers(names); },
+            "cannot forget the offender ledgers of removed checks");
     }
     if (!update.forgotten.empty()) {
         writer_.spawn_write(

@@ -38,7 +38,7 @@ public:
     void configure(const std::vector<config::receiver_config>& receivers);
     /// After every run of `instance`; returns how many of its offenders cleared.
     std::size_t observe(const config::check_config& check, const check_instance& instance,
-                 const run_observation& run);
+                        const run_observation& run);
     /// Resolves the open alerts of every instance not in `configured`.
     void retain(const std::set<check_instance>& configured);
 
@@ -55,6 +55,8 @@ public:
     const run_history& history() const { return history_; }
     /// Silences and windows, for the API and the status page.
     const mute_schedule& mutes() const { return mutes_; }
+    /// Each window's current or next occurrence as of the last evaluation (mutes().windows() order).
+    const std::vector<std::optional<window_span>>& window_spans() const { return window_spans_; }
     /// What holds `check`'s notifications now (evaluated at every silence or window boundary,
     /// at most a second late), or nullptr.
     const mute_cover* cover(const std::string& check) const;
@@ -98,9 +100,10 @@ private:
     std::map<destination_key, std::shared_ptr<delivery_queue>> queues_;
     mute_schedule mutes_;
     run_history history_;
-    std::map<std::string, config::check_config> checks_;  ///< by check name
-    std::map<std::string, mute_cover> covers_;            ///< the covered checks, as of the last refresh
-    std::set<std::string> held_;  ///< checks covered since their last release
+    std::map<std::string, config::check_config> checks_;    ///< by check name
+    std::map<std::string, mute_cover> covers_;              ///< the covered checks, as of the last refresh
+    std::vector<std::optional<window_span>> window_spans_;  ///< as of the last refresh
+    std::set<std::string> held_;                            ///< checks covered since their last release
     std::optional<system_clock::time_point> next_mute_change_;
     asio::steady_timer repost_timer_;
     bool started_ = false;

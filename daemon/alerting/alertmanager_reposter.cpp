@@ -27,7 +27,8 @@ std::vector<alertmanager_reposter::repost> alertmanager_reposter::due(
     system_clock::time_point now, steady_clock::time_point steady_now) {
     std::vector<repost> out;
     for (const auto& [key, record] : book.records()) {
-        if (!record.last_event || queued_keys.contains(key) || held_checks.contains(record.instance.check())) continue;
+        if (!record.last_event || queued_keys.contains(key) || held_checks.contains(record.instance.check()))
+            continue;
         const bool firing = record.state == alert_state::firing && !record.last_event->resolve();
         const bool resolved =
             record.state != alert_state::firing && record.last_event->resolve() && record.resolved_at;

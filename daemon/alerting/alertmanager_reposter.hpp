@@ -28,8 +28,9 @@ public:
     /// those of silenced checks (`held_checks`) are not re-posted until the silence ends.
     std::vector<repost> due(const alert_book& book,
                             const std::map<std::string, config::receiver_config>& receivers,
-                            const std::set<std::string>& queued_keys, const std::set<std::string>& held_checks,
-                            system_clock::time_point now, steady_clock::time_point steady_now);
+                            const std::set<std::string>& queued_keys,
+                            const std::set<std::string>& held_checks, system_clock::time_point now,
+                            steady_clock::time_point steady_now);
     /// The alert's record is gone: forget it here too.
     void forget(const std::string& dedup_key);
     /// How long resolved records must be kept for re-posting: the longest resend_resolved_for.

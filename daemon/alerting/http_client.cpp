@@ -21,7 +21,8 @@ std::optional<parsed_url> parse_url(std::string_view url) {
     std::string_view authority = url.substr(0, slash);
     out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
     if (out.target.front() == '?') out.target.insert(0, "/");
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) return std::nullopt;  // no userinfo
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        return std::nullopt;  // no userinfo
     std::string_view port;
     if (!authority.empty() && authority.front() == '[') {
         const auto close = authority.find(']');
@@ -41,7 +42,8 @@ std::optional<parsed_url> parse_url(std::string_view url) {
     if (port.empty()) {
         out.port = out.tls ? "443" : "80";
     } else {
-        if (port.find_first_not_of("0123456789") != std::string_view::npos || port.size() > 5) return std::nullopt;
+        if (port.find_first_not_of("0123456789") != std::string_view::npos || port.size() > 5)
+            return std::nullopt;
         out.port = std::string(port);
     }
     return out;
@@ -50,14 +52,16 @@ std::optional<parsed_url> parse_url(std::string_view url) {
 std::shared_ptr<asio::ssl::context> make_tls_client_context() {
     auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
     context->set_default_verify_paths(ec);
     context->set_verify_mode(asio::ssl::verify_peer);
     return context;
 }
 
-http_client_connection::http_client_connection(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls)
+http_client_connection::http_client_connection(asio::any_io_executor executor,
+                                               std::shared_ptr<asio::ssl::context> tls)
     : executor_(std::move(executor)), tls_(std::move(tls)) {}
 
 bool http_client_connection::is_open() const {
@@ -81,7 +85,8 @@ void http_client_connection::close() {
 namespace {
 
 std::string describe(const boost::system::error_code& ec, std::string_view stage) {
-    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) return fmt::format("{} timed out", stage);
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted)
+        return fmt::format("{} timed out", stage);
     return fmt::format("{} failed: {}", stage, ec.message());
 }
 
@@ -103,7 +108,8 @@ asio::awaitable<boost::system::error_code> exchange(Stream& stream, beast::flat_
 
 }  // namespace
 
-asio::awaitable<std::string> http_client_connection::connect(const parsed_url& url, steady_clock::time_point deadline) {
+asio::awaitable<std::string> http_client_connection::connect(const parsed_url& url,
+                                                             steady_clock::time_point deadline) {
     boost::system::error_code ec;
     auto resolver = std::make_shared<asio::ip::tcp::resolver>(executor_);
     // The resolver has no deadline of its own.
@@ -128,7 +134,8 @@ asio::awaitable<std::string> http_client_connection::connect(const parsed_url& u
         co_await tcp.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return describe(ec, "connecting");
         tcp.expires_at(deadline);
-        co_await secure_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        co_await secure_->async_handshake(asio::ssl::stream_base::client,
+                                          asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return describe(ec, "TLS handshake");
     } else {
         plain_.emplace(executor_);
@@ -141,8 +148,8 @@ asio::awaitable<std::string> http_client_connection::connect(const parsed_url& u
 }
 
 asio::awaitable<post_outcome> http_client_connection::post(
-    const parsed_url& url, const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-    duration timeout) {
+    const parsed_url& url, const std::vector<std::pair<std::string, std::string>>& headers,
+    const std::string& body, duration timeout) {
     const auto deadline = steady_clock::now() + timeout;
     http::request<http::string_body> request{http::verb::post, url.target, 11};
     const bool default_port = url.port == (url.tls ? "443" : "80");
@@ -170,8 +177,10 @@ asio::awaitable<post_outcome> http_client_connection::post(
         parser.body_limit(64 * 1024);
         std::string stage;
         boost::system::error_code ec;
-        if (secure_) ec = co_await exchange(*secure_, buffer_, request, parser, deadline, stage);
-        else ec = co_await exchange(*plain_, buffer_, request, parser, deadline, stage);
+        if (secure_)
+            ec = co_await exchange(*secure_, buffer_, request, parser, deadline, stage);
+        else
+            ec = co_await exchange(*plain_, buffer_, request, parser, deadline, stage);
         if (!ec) {
             const auto& response = parser.get();
             post_outcome outcome;

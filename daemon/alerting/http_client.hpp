@@ -2,16 +2,15 @@
 /// A small HTTP/1.1 client for receivers: POST only, over plain TCP or TLS (OpenSSL, with
 /// certificate and host-name verification and SNI), one keep-alive connection reused while
 /// it stays open, a deadline on every attempt. Loop thread only.
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/common/duration.hpp"
@@ -30,10 +29,10 @@ struct parsed_url {
 std::optional<parsed_url> parse_url(std::string_view url);
 
 struct post_outcome {
-    int status = 0;             ///< 0: no HTTP answer
-    std::string error;          ///< when status is 0: what went wrong (never contains the URL)
-    std::string retry_after;    ///< the Retry-After header, if any
-    std::string body_excerpt;   ///< the first bytes of the answer, for logs
+    int status = 0;            ///< 0: no HTTP answer
+    std::string error;         ///< when status is 0: what went wrong (never contains the URL)
+    std::string retry_after;   ///< the Retry-After header, if any
+    std::string body_excerpt;  ///< the first bytes of the answer, for logs
 };
 
 /// The TLS settings every receiver connection shares: the system trust store (OpenSSL honours

@@ -184,8 +184,16 @@ std::vector<std::string> mute_schedule::forget_old(system_clock::time_point now)
     return ids;
 }
 
-std::optional<mute_cover> mute_schedule::cover_of(const std::string& check,
-                                                  system_clock::time_point now) const {
+std::vector<std::optional<window_span>> mute_schedule::window_spans(system_clock::time_point now) const {
+    std::vector<std::optional<window_span>> out;
+    out.reserve(windows_.size());
+    for (const auto& window : windows_) out.push_back(current_or_next(window, now));
+    return out;
+}
+
+std::optional<mute_cover> mute_schedule::cover_of(
+    const std::string& check, system_clock::time_point now,
+    const std::vector<std::optional<window_span>>& spans) const {
     std::optional<mute_cover> cover;
     auto widen = [&](system_clock::time_point until, const std::string& reason, bool pause) {
         if (!cover) cover = mute_cover{until, reason, pause};
@@ -197,9 +205,10 @@ std::optional<mute_cover> mute_schedule::cover_of(const std::string& check,
     };
     for (const auto& entry : silences_)
         if (entry.active(now) && entry.matches(check)) widen(entry.ends_at, entry.comment, false);
-    for (const auto& window : windows_) {
+    for (std::size_t i = 0; i < windows_.size() && i < spans.size(); ++i) {
+        const auto& window = windows_[i];
+        const auto& span = spans[i];
         if (!matches_any(window.checks, check)) continue;
-        const auto span = current_or_next(window, now);
         if (span && span->start <= now)
             widen(span->end, "maintenance window " + window.name,
                   window.action == config::maintenance_action::pause);

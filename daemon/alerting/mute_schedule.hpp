@@ -78,7 +78,14 @@ public:
     /// Drops silences that ended more than 24 hours ago; their ids (to delete from the store).
     std::vector<std::string> forget_old(system_clock::time_point now);
 
-    std::optional<mute_cover> cover_of(const std::string& check, system_clock::time_point now) const;
+    /// Each window's occurrence at `now` (current_or_next), in windows() order; stays right
+    /// until next_change(now), so a caller evaluating many checks computes it once.
+    std::vector<std::optional<window_span>> window_spans(system_clock::time_point now) const;
+    std::optional<mute_cover> cover_of(const std::string& check, system_clock::time_point now,
+                                       const std::vector<std::optional<window_span>>& spans) const;
+    std::optional<mute_cover> cover_of(const std::string& check, system_clock::time_point now) const {
+        return cover_of(check, now, window_spans(now));
+    }
     /// The earliest instant after `now` at which some cover may begin or end.
     std::optional<system_clock::time_point> next_change(system_clock::time_point now) const;
 

@@ -4,15 +4,18 @@
 
 namespace invariantd {
 
-std::size_t offender_ledger::apply(const std::vector<std::string>& keys, bool truncated, system_clock::time_point now) {
+std::size_t offender_ledger::apply(const std::vector<std::string>& keys, bool truncated,
+                                   system_clock::time_point now) {
     std::vector<ledger_offender> next;
     next.reserve(keys.size());
     std::unordered_map<std::string, std::size_t> seen_now;
     for (const auto& key : keys) {
         if (!seen_now.emplace(key, next.size()).second) continue;  // a module repeating a key counts it once
         auto it = position_.find(key);
-        if (it != position_.end()) next.push_back({key, offenders_[it->second].first_seen, false});
-        else next.push_back({key, now, true});
+        if (it != position_.end())
+            next.push_back({key, offenders_[it->second].first_seen, false});
+        else
+            next.push_back({key, now, true});
     }
     std::size_t cleared = 0;
     for (const auto& old : offenders_) {

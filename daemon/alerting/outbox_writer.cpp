@@ -35,8 +35,8 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     for (const auto& [opened, file] : files) {
         if (!opened->recovered) continue;
         ++loaded.recovered;
-        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one", file,
-                      opened->damage, opened->set_aside_as);
+        spdlog::error("state file {} was damaged ({}); set it aside as {} and started with an empty one",
+                      file, opened->damage, opened->set_aside_as);
     }
     const auto& opened = store->opened();
     if (!opened.recovered && opened.from_version < state::sqlite_state_store::schema_version)
@@ -48,12 +48,14 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
             offenders.push_back({std::move(entry.key), from_unix(entry.first_seen), entry.is_new});
         std::deque<cleared_offender> cleared;
         for (auto& entry : stored.recently_cleared)
-            cleared.push_back({std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
+            cleared.push_back(
+                {std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
         const auto instance = check_instance::from_name(stored.instance);
         std::optional<system_clock::time_point> last_seen;
         if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
-        loaded.ledgers.emplace(instance, offender_ledger::restore(std::move(stored.definition), std::move(offenders),
-                                                                  std::move(cleared), stored.truncated, last_seen));
+        loaded.ledgers.emplace(instance,
+                               offender_ledger::restore(std::move(stored.definition), std::move(offenders),
+                                                        std::move(cleared), stored.truncated, last_seen));
     }
     for (const auto& point : store->load_history(run_history::kept)) {
         const auto outcome = parse_run_outcome(point.outcome);

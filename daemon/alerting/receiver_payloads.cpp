@@ -1,12 +1,11 @@
 #include "daemon/alerting/receiver_payloads.hpp"
 
-#include <unistd.h>
-
-#include <climits>
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <unistd.h>
+
+#include <climits>
 
 namespace invariantd {
 namespace {
@@ -16,12 +15,9 @@ std::string dump(const nlohmann::ordered_json& json) {
 }
 
 nlohmann::ordered_json custom_details(const alert_event& event) {
-    nlohmann::ordered_json out{{"check", event.check},
-                               {"value", event.value},
-                               {"threshold", event.threshold},
-                               {"condition", event.condition},
-                               {"details", event.details},
-                               {"breakdown", event.breakdown},
+    nlohmann::ordered_json out{{"check", event.check},         {"value", event.value},
+                               {"threshold", event.threshold}, {"condition", event.condition},
+                               {"details", event.details},     {"breakdown", event.breakdown},
                                {"samples", event.samples}};
     if (!event.offenders.is_null()) out["offenders"] = event.offenders;
     if (!event.sample_lines.empty()) out["sample_lines"] = event.sample_lines;
@@ -30,12 +26,8 @@ nlohmann::ordered_json custom_details(const alert_event& event) {
 }
 
 nlohmann::ordered_json alert_labels(const alert_event& event) {
-    return {{"alertname", event.alert_name},
-            {"severity", event.severity},
-            {"database", event.database},
-            {"module", event.module},
-            {"check", event.check},
-            {"service", "invariantd"}};
+    return {{"alertname", event.alert_name}, {"severity", event.severity}, {"database", event.database},
+            {"module", event.module},        {"check", event.check},       {"service", "invariantd"}};
 }
 
 nlohmann::ordered_json alert_annotations(const alert_event& event) {
@@ -45,7 +37,8 @@ nlohmann::ordered_json alert_annotations(const alert_event& event) {
     if (!event.error.empty()) out["error"] = event.error;
     if (event.offenders.is_object())
         for (const char* state : {"new", "persisting", "cleared"})
-            out[std::string("offenders_") + state] = dump(event.offenders.value(state, nlohmann::ordered_json(0)));
+            out[std::string("offenders_") + state] =
+                dump(event.offenders.value(state, nlohmann::ordered_json(0)));
     return out;
 }
 
@@ -62,19 +55,16 @@ std::string fingerprint(const std::string& dedup_key) {
 
 }  // namespace
 
-std::string pagerduty_body(const alert_event& event, const std::string& routing_key, const std::string& source) {
+std::string pagerduty_body(const alert_event& event, const std::string& routing_key,
+                           const std::string& source) {
     nlohmann::ordered_json body{{"routing_key", routing_key},
                                 {"event_action", event.resolve() ? "resolve" : "trigger"},
                                 {"dedup_key", event.dedup_key}};
     if (event.resolve()) return dump(body);  // PagerDuty ignores a payload on resolve
-    nlohmann::ordered_json payload{{"summary", event.summary},
-                                   {"source", source},
-                                   {"severity", event.severity},
-                                   {"timestamp", event.timestamp},
-                                   {"component", event.database},
-                                   {"group", event.module},
-                                   {"class", event.check},
-                                   {"custom_details", custom_details(event)}};
+    nlohmann::ordered_json payload{{"summary", event.summary},    {"source", source},
+                                   {"severity", event.severity},  {"timestamp", event.timestamp},
+                                   {"component", event.database}, {"group", event.module},
+                                   {"class", event.check},        {"custom_details", custom_details(event)}};
     body["payload"] = std::move(payload);
     if (!event.runbook_url.empty())
         body["links"] = nlohmann::ordered_json::array({{{"href", event.runbook_url}, {"text", "Runbook"}}});
@@ -135,10 +125,10 @@ std::string webhook_body(const alert_event& event, const std::string& receiver_n
 }
 
 std::string slack_body(const alert_event& event) {
-    std::string text = event.resolve()
-                           ? fmt::format(":white_check_mark: *[RESOLVED]* `{}` — {}", event.alert_name, event.summary)
-                           : fmt::format(":rotating_light: *[FIRING {}]* `{}` — {}", event.severity, event.alert_name,
-                                         event.summary);
+    std::string text = event.resolve() ? fmt::format(":white_check_mark: *[RESOLVED]* `{}` — {}",
+                                                     event.alert_name, event.summary)
+                                       : fmt::format(":rotating_light: *[FIRING {}]* `{}` — {}",
+                                                     event.severity, event.alert_name, event.summary);
     if (!event.runbook_url.empty()) text += fmt::format("\n<{}|Runbook>", event.runbook_url);
     if (!event.resolve() && !event.sample_lines.empty()) {
         // The top rows as lines a person reads, as each module renders them.
@@ -148,7 +138,8 @@ std::string slack_body(const alert_event& event) {
             if (count++ == shown) break;
             text += "\n\u2022 " + line.get<std::string>();
         }
-        if (event.sample_lines.size() > shown) text += fmt::format("\n…and {} more", event.sample_lines.size() - shown);
+        if (event.sample_lines.size() > shown)
+            text += fmt::format("\n…and {} more", event.sample_lines.size() - shown);
     } else if (!event.resolve() && event.samples.is_array() && !event.samples.empty()) {
         // The top rows as evidence; a long list belongs in the API, not in a chat line.
         constexpr std::size_t shown = 5;
@@ -167,8 +158,8 @@ std::string slack_body(const alert_event& event) {
 std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
-         body.size(), digest, &length);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
     std::string hex;
     hex.reserve(length * 2);
     for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);

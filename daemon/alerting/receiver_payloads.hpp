@@ -24,7 +24,8 @@ struct outgoing_request {
 outgoing_request build_request(const config::receiver_config& receiver, const alert_event& event,
                                const std::string& source);
 
-std::string pagerduty_body(const alert_event& event, const std::string& routing_key, const std::string& source);
+std::string pagerduty_body(const alert_event& event, const std::string& routing_key,
+                           const std::string& source);
 std::string alertmanager_body(const alert_event& event);
 std::string webhook_body(const alert_event& event, const std::string& receiver_name);
 std::string slack_body(const alert_event& event);

@@ -19,7 +19,8 @@ const char* to_string(run_outcome outcome) {
 }
 
 std::optional<run_outcome> parse_run_outcome(std::string_view text) {
-    for (const auto outcome : {run_outcome::ok, run_outcome::violation, run_outcome::error, run_outcome::timeout})
+    for (const auto outcome :
+         {run_outcome::ok, run_outcome::violation, run_outcome::error, run_outcome::timeout})
         if (text == to_string(outcome)) return outcome;
     return std::nullopt;
 }

@@ -50,7 +50,8 @@ std::string render_summary(const config::check_config& check, const checks::modu
     std::string text;
     if (check.alert.summary.empty()) {
         text = fmt::format("{}: value {}{} on {}", check.name, config::format_number(output.value),
-                           check.alert.when ? " (alert when " + check.alert.when->to_string() + ")" : "", check.database);
+                           check.alert.when ? " (alert when " + check.alert.when->to_string() + ")" : "",
+                           check.database);
     } else {
         const std::string& pattern = check.alert.summary;
         std::size_t pos = 0;

@@ -1,38 +1,53 @@
 #include "daemon/config/condition.hpp"
 
-#include "daemon/common/value_format.hpp"
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 
-#include <fmt/format.h>
+#include "daemon/common/value_format.hpp"
 
 namespace invariantd::config {
 
 bool condition::holds(double value) const {
     switch (op) {
-        case comparator::greater: return value > threshold;
-        case comparator::greater_equal: return value >= threshold;
-        case comparator::less: return value < threshold;
-        case comparator::less_equal: return value <= threshold;
-        case comparator::equal: return value == threshold;
-        case comparator::not_equal: return value != threshold;
+        case comparator::greater:
+            return value > threshold;
+        case comparator::greater_equal:
+            return value >= threshold;
+        case comparator::less:
+            return value < threshold;
+        case comparator::less_equal:
+            return value <= threshold;
+        case comparator::equal:
+            return value == threshold;
+        case comparator::not_equal:
+            return value != threshold;
     }
     return false;
 }
 
-std::string condition::to_string() const {
-    const char* symbol = ">";
+const char* to_string(comparator op) {
     switch (op) {
-        case comparator::greater: symbol = ">"; break;
-        case comparator::greater_equal: symbol = ">="; break;
-        case comparator::less: symbol = "<"; break;
-        case comparator::less_equal: symbol = "<="; break;
-        case comparator::equal: symbol = "=="; break;
-        case comparator::not_equal: symbol = "!="; break;
+        case comparator::greater:
+            return ">";
+        case comparator::greater_equal:
+            return ">=";
+        case comparator::less:
+            return "<";
+        case comparator::less_equal:
+            return "<=";
+        case comparator::equal:
+            return "==";
+        case comparator::not_equal:
+            return "!=";
     }
-    return fmt::format("{} {}", symbol, format_number(threshold));
+    return ">";
+}
+
+std::string condition::to_string() const {
+    return fmt::format("{} {}", config::to_string(op), format_number(threshold));
 }
 
 std::optional<condition> parse_condition(std::string_view text) {
@@ -45,7 +60,7 @@ std::optional<condition> parse_condition(std::string_view text) {
     condition result;
     static constexpr std::pair<std::string_view, comparator> symbols[] = {
         {">=", comparator::greater_equal}, {"<=", comparator::less_equal}, {"==", comparator::equal},
-        {"!=", comparator::not_equal},     {">", comparator::greater},      {"<", comparator::less},
+        {"!=", comparator::not_equal},     {">", comparator::greater},     {"<", comparator::less},
     };
     bool matched = false;
     for (const auto& [symbol, op] : symbols) {
@@ -65,6 +80,8 @@ std::optional<condition> parse_condition(std::string_view text) {
     return result;
 }
 
-std::string format_number(double value) { return format_plain_number(value); }
+std::string format_number(double value) {
+    return format_plain_number(value);
+}
 
 }  // namespace invariantd::config

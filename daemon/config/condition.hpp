@@ -6,6 +6,8 @@
 namespace invariantd::config {
 
 enum class comparator { greater, greater_equal, less, less_equal, equal, not_equal };
+/// ">", ">=", "<", "<=", "==", "!=".
+const char* to_string(comparator op);
 
 /// An alert condition such as "> 0" or "< 98": a comparator and a threshold applied to a
 /// check's value.

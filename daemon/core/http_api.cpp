@@ -125,8 +125,11 @@ nlohmann::ordered_json http_api::silences_json() const {
 nlohmann::ordered_json http_api::maintenance_json() const {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     const auto now = system_clock::now();
-    for (const auto& window : daemon_.alerts().mutes().windows()) {
-        const auto span = current_or_next(window, now);
+    const auto& windows = daemon_.alerts().mutes().windows();
+    const auto& spans = daemon_.alerts().window_spans();
+    for (std::size_t i = 0; i < windows.size() && i < spans.size(); ++i) {
+        const auto& window = windows[i];
+        const auto& span = spans[i];
         out.push_back({{"name", window.name},
                        {"checks", window.checks},
                        {"action", config::to_string(window.action)},
@@ -196,24 +199,6 @@ http_response http_api::offenders_response(const check_task& task, std::string_v
 
 namespace {
 
-const char* comparator_text(config::comparator op) {
-    switch (op) {
-        case config::comparator::greater:
-            return ">";
-        case config::comparator::greater_equal:
-            return ">=";
-        case config::comparator::less:
-            return "<";
-        case config::comparator::less_equal:
-            return "<=";
-        case config::comparator::equal:
-            return "==";
-        case config::comparator::not_equal:
-            return "!=";
-    }
-    return ">";
-}
-
 http_response html_response(std::string body) {
     auto response = make_response(http::status::ok, "text/html; charset=utf-8", std::move(body));
     response.set("Content-Security-Policy", html_content_security_policy);
@@ -244,7 +229,7 @@ status_page_view http_api::page_view(std::string_view query, const std::string* 
         entry.format = config.format.value_or(task->module().default_format());
         if (config.alert.when) {
             entry.threshold = config.alert.when->threshold;
-            entry.comparator = comparator_text(config.alert.when->op);
+            entry.comparator = config::to_string(config.alert.when->op);
         }
         for (const auto& point : daemon_.alerts().history().of(task->instance().name()))
             entry.history.push_back({unix_seconds(point.time), point.value});

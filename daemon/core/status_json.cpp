@@ -1,11 +1,9 @@
 #include "daemon/core/status_json.hpp"
 
 #include <algorithm>
-
-#include "daemon/common/glob.hpp"
-
 #include <cmath>
 
+#include "daemon/common/glob.hpp"
 #include "daemon/common/time_format.hpp"
 
 namespace invariantd {
@@ -42,7 +40,8 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
         {"last_success", nullptr},
         {"duration_seconds", nullptr},
         {"error", nullptr},
-        {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
+        {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string())
+                                        : nlohmann::ordered_json(nullptr)},
     };
     const auto* cover = alerts.cover(task.instance().check());
     out["silenced_until"] = cover ? nlohmann::ordered_json(format_rfc3339(cover->until)) : nullptr;
@@ -50,11 +49,15 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
     // The maintenance window that covers the check now, or the next one to start.
     const auto now = system_clock::now();
     std::optional<std::pair<const config::maintenance_window*, window_span>> window;
-    for (const auto& candidate : alerts.mutes().windows()) {
-        if (!std::any_of(candidate.checks.begin(), candidate.checks.end(),
-                         [&](const std::string& pattern) { return glob_match(pattern, task.instance().check()); }))
+    const auto& windows = alerts.mutes().windows();
+    const auto& spans = alerts.window_spans();
+    for (std::size_t i = 0; i < windows.size() && i < spans.size(); ++i) {
+        const auto& candidate = windows[i];
+        const auto& span = spans[i];
+        if (!std::any_of(candidate.checks.begin(), candidate.checks.end(), [&](const std::string& pattern) {
+                return glob_match(pattern, task.instance().check());
+            }))
             continue;
-        const auto span = current_or_next(candidate, now);
         if (span && (!window || span->start < window->second.start)) window.emplace(&candidate, *span);
     }
     out["maintenance"] = nullptr;
@@ -84,8 +87,10 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
         out["last_success"] = format_rfc3339(status.last_good->started);
     }
     if (full) {
-        out["breakdown"] = status.last_good ? breakdown_json(status.last_good->output) : nlohmann::ordered_json::array();
-        out["samples"] = status.last_good ? status.last_good->output.samples : nlohmann::ordered_json::array();
+        out["breakdown"] =
+            status.last_good ? breakdown_json(status.last_good->output) : nlohmann::ordered_json::array();
+        out["samples"] =
+            status.last_good ? status.last_good->output.samples : nlohmann::ordered_json::array();
         // Each sample says since when its offender has been wrong and whether it is new.
         if (const auto* ledger = book.ledger(task.instance()))
             for (auto& sample : out["samples"])
@@ -101,15 +106,16 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
     return out;
 }
 
-nlohmann::ordered_json once_result_to_json(const config::check_config& check, const checks::check_result& result,
-                                   const std::string& outcome) {
+nlohmann::ordered_json once_result_to_json(const config::check_config& check,
+                                           const checks::check_result& result, const std::string& outcome) {
     const bool ok = result.status == checks::run_status::ok;
     return {
         {"name", check.name},
         {"module", check.module},
         {"database", check.database},
         {"outcome", outcome},
-        {"condition", check.alert.when ? nlohmann::ordered_json(check.alert.when->to_string()) : nlohmann::ordered_json(nullptr)},
+        {"condition", check.alert.when ? nlohmann::ordered_json(check.alert.when->to_string())
+                                       : nlohmann::ordered_json(nullptr)},
         {"value", ok ? json_number(result.output.value) : nlohmann::ordered_json(nullptr)},
         {"details", details_json(result.output)},
         {"breakdown", breakdown_json(result.output)},
@@ -126,12 +132,23 @@ std::string html_escape(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;

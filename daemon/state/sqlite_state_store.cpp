@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <optional>
 
 namespace invariantd::state {
 
@@ -25,6 +26,14 @@ struct statement {
     }
     void integer(int index, std::int64_t value) { sqlite3_bind_int64(handle, index, value); }
     void real(int index, double value) { sqlite3_bind_double(handle, index, value); }
+    void real_or_null(int index, std::optional<double> value) {
+        if (value)
+            real(index, *value);
+        else
+            sqlite3_bind_null(handle, index);
+    }
+    void bind(int index, const std::string& value) { text(index, value); }
+    void bind(int index, std::int64_t value) { integer(index, value); }
     bool row() { return sqlite3_step(handle) == SQLITE_ROW; }
     void done() {
         if (sqlite3_step(handle) != SQLITE_DONE)
@@ -36,7 +45,42 @@ struct statement {
                     : std::string();
     }
     std::int64_t column_integer(int index) { return sqlite3_column_int64(handle, index); }
+    double column_real(int index) { return sqlite3_column_double(handle, index); }
+    std::optional<double> column_real_or_null(int index) {
+        if (sqlite3_column_type(handle, index) == SQLITE_NULL) return std::nullopt;
+        return column_real(index);
+    }
 };
+
+/// Runs `work` between BEGIN IMMEDIATE and COMMIT; an exception rolls back and propagates.
+template <typename Work>
+void in_transaction(sqlite3* db, const std::string& path, Work&& work) {
+    exec(db, path, "BEGIN IMMEDIATE");
+    try {
+        work();
+        exec(db, path, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+/// Runs each of `statements` (one parameter, ?1) for every key, in one transaction.
+template <typename Key>
+void delete_each(sqlite3* db, const std::string& path, std::initializer_list<const char*> statements,
+                 const std::vector<Key>& keys) {
+    if (keys.empty()) return;
+    in_transaction(db, path, [&] {
+        for (const char* sql : statements) {
+            statement erase(db, sql);
+            for (const auto& key : keys) {
+                erase.reset();
+                erase.bind(1, key);
+                erase.done();
+            }
+        }
+    });
+}
 
 void plain(sqlite3* db, const char* sql) {
     char* message = nullptr;
@@ -117,6 +161,9 @@ sqlite_state_store::sqlite_state_store(std::string path)
     try {
         history_opened_ = open_state_file(history_path_, {create_history_v1});
         history_ = history_opened_.db;
+        // One row per run of every check: a power cut may lose the last few points (WAL keeps
+        // the file sound), which is not worth an fsync per run. Alerts and ledgers stay FULL.
+        exec(history_, history_path_, "PRAGMA synchronous=NORMAL");
     } catch (...) {
         sqlite3_close(ledger_);
         sqlite3_close(db_);
@@ -144,45 +191,48 @@ sqlite_state_store::~sqlite_state_store() {
 
 std::vector<stored_ledger> sqlite_state_store::load_ledgers() {
     std::vector<stored_ledger> out;
-    statement ledgers(ledger_, "SELECT instance, definition, last_seen, truncated FROM ledgers ORDER BY instance");
-    statement offenders(ledger_,
-                        "SELECT key, first_seen, is_new FROM ledger_offenders WHERE instance = ?1 ORDER BY position");
-    statement cleared(ledger_,
-                      "SELECT key, first_seen, cleared_at FROM ledger_cleared WHERE instance = ?1 ORDER BY position");
+    statement ledgers(ledger_,
+                      "SELECT instance, definition, last_seen, truncated FROM ledgers ORDER BY instance");
+    statement offenders(
+        ledger_,
+        "SELECT key, first_seen, is_new FROM ledger_offenders WHERE instance = ?1 ORDER BY position");
+    statement cleared(
+        ledger_,
+        "SELECT key, first_seen, cleared_at FROM ledger_cleared WHERE instance = ?1 ORDER BY position");
     while (ledgers.row()) {
         stored_ledger ledger;
         ledger.instance = ledgers.column_text(0);
         ledger.definition = ledgers.column_text(1);
-        ledger.last_seen = sqlite3_column_double(ledgers.handle, 2);
+        ledger.last_seen = ledgers.column_real(2);
         ledger.truncated = ledgers.column_integer(3) != 0;
         offenders.reset();
         offenders.text(1, ledger.instance);
         while (offenders.row())
-            ledger.offenders.push_back({offenders.column_text(0), sqlite3_column_double(offenders.handle, 1),
-                                        offenders.column_integer(2) != 0});
+            ledger.offenders.push_back(
+                {offenders.column_text(0), offenders.column_real(1), offenders.column_integer(2) != 0});
         cleared.reset();
         cleared.text(1, ledger.instance);
         while (cleared.row())
-            ledger.recently_cleared.push_back({cleared.column_text(0), sqlite3_column_double(cleared.handle, 1),
-                                               sqlite3_column_double(cleared.handle, 2)});
+            ledger.recently_cleared.push_back(
+                {cleared.column_text(0), cleared.column_real(1), cleared.column_real(2)});
         out.push_back(std::move(ledger));
     }
     return out;
 }
 
 void sqlite_state_store::write_ledger(const stored_ledger& ledger) {
-    exec(ledger_, ledger_path_, "BEGIN IMMEDIATE");
-    try {
-        for (const char* sql :
-             {"DELETE FROM ledger_offenders WHERE instance = ?1", "DELETE FROM ledger_cleared WHERE instance = ?1"}) {
+    in_transaction(ledger_, ledger_path_, [&] {
+        for (const char* sql : {"DELETE FROM ledger_offenders WHERE instance = ?1",
+                                "DELETE FROM ledger_cleared WHERE instance = ?1"}) {
             statement erase(ledger_, sql);
             erase.text(1, ledger.instance);
             erase.done();
         }
-        statement upsert(ledger_,
-                         "INSERT INTO ledgers (instance, definition, last_seen, truncated) VALUES (?1, ?2, ?3, ?4) "
-                         "ON CONFLICT (instance) DO UPDATE SET definition = excluded.definition, "
-                         "last_seen = excluded.last_seen, truncated = excluded.truncated");
+        statement upsert(
+            ledger_,
+            "INSERT INTO ledgers (instance, definition, last_seen, truncated) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (instance) DO UPDATE SET definition = excluded.definition, "
+            "last_seen = excluded.last_seen, truncated = excluded.truncated");
         upsert.text(1, ledger.instance);
         upsert.text(2, ledger.definition);
         upsert.real(3, ledger.last_seen);
@@ -214,26 +264,15 @@ void sqlite_state_store::write_ledger(const stored_ledger& ledger) {
             cleared.real(5, entry.cleared_at);
             cleared.done();
         }
-        exec(ledger_, ledger_path_, "COMMIT");
-    } catch (...) {
-        sqlite3_exec(ledger_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 void sqlite_state_store::forget_ledgers(const std::vector<std::string>& instances) {
-    if (instances.empty()) return;
-    exec(ledger_, ledger_path_, "BEGIN IMMEDIATE");
-    for (const auto& instance : instances) {
-        for (const char* sql : {"DELETE FROM ledgers WHERE instance = ?1",
-                                "DELETE FROM ledger_offenders WHERE instance = ?1",
-                                "DELETE FROM ledger_cleared WHERE instance = ?1"}) {
-            statement erase(ledger_, sql);
-            erase.text(1, instance);
-            sqlite3_step(erase.handle);
-        }
-    }
-    exec(ledger_, ledger_path_, "COMMIT");
+    delete_each(
+        ledger_, ledger_path_,
+        {"DELETE FROM ledgers WHERE instance = ?1", "DELETE FROM ledger_offenders WHERE instance = ?1",
+         "DELETE FROM ledger_cleared WHERE instance = ?1"},
+        instances);
 }
 
 std::vector<stored_history_point> sqlite_state_store::load_history(std::size_t per_instance) {
@@ -243,23 +282,19 @@ std::vector<stored_history_point> sqlite_state_store::load_history(std::size_t p
                     "ROW_NUMBER() OVER (PARTITION BY instance ORDER BY time DESC) AS n FROM history) "
                     "WHERE n <= ?1 ORDER BY instance, time");
     query.integer(1, static_cast<std::int64_t>(per_instance));
-    while (query.row()) {
-        stored_history_point point{query.column_text(0), sqlite3_column_double(query.handle, 1), std::nullopt,
-                                   query.column_text(3)};
-        if (sqlite3_column_type(query.handle, 2) != SQLITE_NULL) point.value = sqlite3_column_double(query.handle, 2);
-        out.push_back(std::move(point));
-    }
+    while (query.row())
+        out.push_back(
+            {query.column_text(0), query.column_real(1), query.column_real_or_null(2), query.column_text(3)});
     return out;
 }
 
 void sqlite_state_store::append_history(const stored_history_point& point, std::size_t keep) {
-    exec(history_, history_path_, "BEGIN IMMEDIATE");
-    try {
-        statement insert(history_, "INSERT INTO history (instance, time, value, outcome) VALUES (?1, ?2, ?3, ?4)");
+    in_transaction(history_, history_path_, [&] {
+        statement insert(history_,
+                         "INSERT INTO history (instance, time, value, outcome) VALUES (?1, ?2, ?3, ?4)");
         insert.text(1, point.instance);
         insert.real(2, point.time);
-        if (point.value) insert.real(3, *point.value);
-        else sqlite3_bind_null(insert.handle, 3);
+        insert.real_or_null(3, point.value);
         insert.text(4, point.outcome);
         insert.done();
         // Bounded: only the newest `keep` results of the instance stay.
@@ -269,19 +304,11 @@ void sqlite_state_store::append_history(const stored_history_point& point, std::
         trim.text(1, point.instance);
         trim.integer(2, static_cast<std::int64_t>(keep) - 1);
         trim.done();
-        exec(history_, history_path_, "COMMIT");
-    } catch (...) {
-        sqlite3_exec(history_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 void sqlite_state_store::forget_history(const std::vector<std::string>& instances) {
-    for (const auto& instance : instances) {
-        statement erase(history_, "DELETE FROM history WHERE instance = ?1");
-        erase.text(1, instance);
-        erase.done();
-    }
+    delete_each(history_, history_path_, {"DELETE FROM history WHERE instance = ?1"}, instances);
 }
 
 std::vector<std::string> sqlite_state_store::load_silences() {
@@ -292,22 +319,16 @@ std::vector<std::string> sqlite_state_store::load_silences() {
 }
 
 void sqlite_state_store::write_silence(const std::string& id, const std::string& document) {
-    statement upsert(db_, "INSERT INTO silences (id, silence) VALUES (?1, ?2) "
-                          "ON CONFLICT (id) DO UPDATE SET silence = excluded.silence");
+    statement upsert(db_,
+                     "INSERT INTO silences (id, silence) VALUES (?1, ?2) "
+                     "ON CONFLICT (id) DO UPDATE SET silence = excluded.silence");
     upsert.text(1, id);
     upsert.text(2, document);
     upsert.done();
 }
 
 void sqlite_state_store::forget_silences(const std::vector<std::string>& ids) {
-    if (ids.empty()) return;
-    exec(db_, path_, "BEGIN IMMEDIATE");
-    for (const auto& id : ids) {
-        statement erase(db_, "DELETE FROM silences WHERE id = ?1");
-        erase.text(1, id);
-        sqlite3_step(erase.handle);
-    }
-    exec(db_, path_, "COMMIT");
+    delete_each(db_, path_, {"DELETE FROM silences WHERE id = ?1"}, ids);
 }
 
 std::vector<stored_alert> sqlite_state_store::load_alerts() {
@@ -339,9 +360,9 @@ std::vector<stored_notification> sqlite_state_store::claim_notifications(double 
         row.dedup_key = query.column_text(3);
         row.action = query.column_text(4);
         row.event_json = query.column_text(5);
-        row.enqueued_at = sqlite3_column_double(query.handle, 6);
+        row.enqueued_at = query.column_real(6);
         row.claim_epoch = static_cast<std::uint64_t>(query.column_integer(7));
-        row.claim_until = sqlite3_column_double(query.handle, 8);
+        row.claim_until = query.column_real(8);
         rows.push_back(std::move(row));
     }
     return rows;
@@ -349,8 +370,7 @@ std::vector<stored_notification> sqlite_state_store::claim_notifications(double 
 
 void sqlite_state_store::commit(const std::vector<stored_alert>& alerts,
                                 std::vector<stored_notification>& notifications) {
-    exec(db_, path_, "BEGIN IMMEDIATE");
-    try {
+    in_transaction(db_, path_, [&] {
         statement current(db_, "SELECT version FROM alerts WHERE dedup_key = ?1");
         statement upsert(
             db_,
@@ -387,35 +407,15 @@ void sqlite_state_store::commit(const std::vector<stored_alert>& alerts,
             insert.done();
             row.id = sqlite3_last_insert_rowid(db_);
         }
-        exec(db_, path_, "COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 void sqlite_state_store::remove_notifications(const std::vector<std::int64_t>& ids) {
-    if (ids.empty()) return;
-    statement erase(db_, "DELETE FROM notifications WHERE id = ?1");
-    exec(db_, path_, "BEGIN IMMEDIATE");
-    for (const auto id : ids) {
-        erase.reset();
-        erase.integer(1, id);
-        sqlite3_step(erase.handle);
-    }
-    exec(db_, path_, "COMMIT");
+    delete_each(db_, path_, {"DELETE FROM notifications WHERE id = ?1"}, ids);
 }
 
 void sqlite_state_store::forget_alerts(const std::vector<std::string>& dedup_keys) {
-    if (dedup_keys.empty()) return;
-    statement erase(db_, "DELETE FROM alerts WHERE dedup_key = ?1");
-    exec(db_, path_, "BEGIN IMMEDIATE");
-    for (const auto& key : dedup_keys) {
-        erase.reset();
-        erase.text(1, key);
-        sqlite3_step(erase.handle);
-    }
-    exec(db_, path_, "COMMIT");
+    delete_each(db_, path_, {"DELETE FROM alerts WHERE dedup_key = ?1"}, dedup_keys);
 }
 
 }  // namespace invariantd::state
