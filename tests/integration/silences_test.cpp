@@ -408,6 +408,25 @@ TEST_CASE("invariantd silence add|list|expire against the running daemon", "[sil
         64);
     CHECK(run_command({daemon_binary(), "silence", "frobnicate"}, "", env).exit_code == 64);
     CHECK(run_command({daemon_binary(), "silence", "expire"}, "", env).exit_code == 64);
+    // Both or neither of --for and --until, a certificate without its key: usage errors.
+    CHECK(run_command({daemon_binary(), "silence", "add", "--check", "x", "--for", "1h", "--until",
+                       "2030-01-01T00:00:00Z", "--comment", "c"},
+                      "", env)
+              .exit_code == 64);
+    CHECK(run_command({daemon_binary(), "silence", "list", "--cert", "client.pem"}, "", env).exit_code == 64);
+    auto usage = run_command({daemon_binary(), "silence", "list", "--colour"}, "", env);
+    CHECK(usage.exit_code == 64);
+    CHECK(usage.err.find("usage:") != std::string::npos);
+    // --until goes to the daemon as ends_at, which names it when it is not a time.
+    auto bad_until = run_command({daemon_binary(), "silence", "add", "--url", url, "--check", "x", "--until",
+                                  "friday", "--comment", "c"},
+                                 "", env);
+    CHECK(bad_until.exit_code == 1);
+    CHECK(bad_until.err.find("'ends_at' must be an RFC 3339 time") != std::string::npos);
+    // A --url that is not an http(s) URL cannot reach anything: exit 2 naming it.
+    auto bad_url = run_command({daemon_binary(), "silence", "list", "--url", "ftp://example"}, "", env);
+    CHECK(bad_url.exit_code == 2);
+    CHECK(bad_url.err.find("--url 'ftp://example' is not an http:// or https:// URL") != std::string::npos);
 }
 
 TEST_CASE("invariantd silence speaks HTTPS with a CA file and basic auth", "[silences][cli][tls]") {
