@@ -22,7 +22,7 @@ state::stored_alert to_stored(const alert_record& record) {
 alert_pipeline::alert_pipeline(asio::any_io_executor loop, delivery_observer observer)
     : loop_(loop),
       observer_(std::move(observer)),
-      tls_(make_tls_client_context()),
+      tls_(std::make_shared<tls_client_context>()),
       host_name_(local_host_name()),
       writer_(loop),
       repost_timer_(loop) {}

@@ -90,7 +90,7 @@ private:
 
     asio::any_io_executor loop_;
     delivery_observer observer_;
-    std::shared_ptr<asio::ssl::context> tls_;
+    std::shared_ptr<tls_client_context> tls_;
     std::string host_name_;
     alert_book book_;
     outbox_writer writer_;

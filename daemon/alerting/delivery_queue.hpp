@@ -42,7 +42,7 @@ public:
     /// What the queue needs of its surroundings, all owned by the pipeline.
     struct surroundings {
         asio::any_io_executor loop;
-        std::shared_ptr<asio::ssl::context> tls;
+        std::shared_ptr<tls_client_context> tls;
         std::function<const config::receiver_config*(const std::string&)> receiver;
         outbox_writer* writer = nullptr;
         const delivery_observer* observer = nullptr;

@@ -49,19 +49,21 @@ std::optional<parsed_url> parse_url(std::string_view url) {
     return out;
 }
 
-std::shared_ptr<asio::ssl::context> make_tls_client_context() {
-    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+asio::ssl::context& tls_client_context::get() {
+    if (context_) return *context_;
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
     context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
     context->set_default_verify_paths(ec);
     context->set_verify_mode(asio::ssl::verify_peer);
-    return context;
+    context_ = std::move(context);
+    return *context_;
 }
 
 http_client_connection::http_client_connection(asio::any_io_executor executor,
-                                               std::shared_ptr<asio::ssl::context> tls)
+                                               std::shared_ptr<tls_client_context> tls)
     : executor_(std::move(executor)), tls_(std::move(tls)) {}
 
 bool http_client_connection::is_open() const {
@@ -124,7 +126,7 @@ asio::awaitable<std::string> http_client_connection::connect(const parsed_url& u
     if (ec) co_return describe(ec, "resolving the host");
 
     if (url.tls) {
-        secure_.emplace(executor_, *tls_);
+        secure_.emplace(executor_, tls_->get());
         if (!SSL_set_tlsext_host_name(secure_->native_handle(), url.host.c_str()))
             co_return "setting the TLS server name failed";
         secure_->set_verify_mode(asio::ssl::verify_peer);

@@ -37,12 +37,20 @@ struct post_outcome {
 
 /// The TLS settings every receiver connection shares: the system trust store (OpenSSL honours
 /// SSL_CERT_FILE / SSL_CERT_DIR), TLS 1.2 or newer, peer verification required.
-std::shared_ptr<asio::ssl::context> make_tls_client_context();
+/// Made on first use: an OpenSSL context with the system CA bundle costs ~4 MB of resident
+/// memory, which a daemon without an HTTPS receiver should not pay. Loop thread only.
+class tls_client_context {
+public:
+    asio::ssl::context& get();
+
+private:
+    std::unique_ptr<asio::ssl::context> context_;
+};
 
 /// One outgoing connection to one origin at a time.
 class http_client_connection {
 public:
-    http_client_connection(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls);
+    http_client_connection(asio::any_io_executor executor, std::shared_ptr<tls_client_context> tls);
 
     /// POSTs `body` to `url`, reusing the open connection when it goes to the same origin
     /// (and retrying once on a fresh one when a reused connection turns out closed).
@@ -57,7 +65,7 @@ private:
     bool is_open() const;
 
     asio::any_io_executor executor_;
-    std::shared_ptr<asio::ssl::context> tls_;
+    std::shared_ptr<tls_client_context> tls_;
     std::optional<boost::beast::tcp_stream> plain_;
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> secure_;
     std::string origin_;

@@ -46,6 +46,8 @@ struct server_config {
     duration idle_timeout = 60s;     ///< keep-alive connections idle this long are closed
     duration request_timeout = 10s;  ///< a started request must be complete within this
     std::size_t max_connections = 1024;
+    /// Upper bounds (seconds) of invariantd_check_duration_seconds; empty: the default five.
+    std::vector<double> duration_buckets;
 };
 
 struct log_config {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
@@ -313,6 +314,34 @@ const std::vector<field<server_config>>& server_fields() {
         duration_field("idle_timeout", "server.idle_timeout", &server_config::idle_timeout),
         duration_field("request_timeout", "server.request_timeout", &server_config::request_timeout),
         count_field("max_connections", "server.max_connections", &server_config::max_connections, 1, 100000),
+        {"duration_buckets",
+         [](reader& r, const YAML::Node& node, server_config& server, std::string_view) {
+             if (!node.IsSequence() || node.size() == 0 || node.size() > 20) {
+                 r.error(node.Mark(), "'server.duration_buckets' must be a list of 1 to 20 upper bounds in seconds, "
+                                      "ascending, e.g. [0.01, 0.1, 1, 5, 30]");
+                 return;
+             }
+             std::vector<double> bounds;
+             for (const auto& item : node) {
+                 auto value = r.text(item, "server.duration_buckets");
+                 if (!value) return;
+                 double bound = 0;
+                 const auto* end = value->data() + value->size();
+                 auto [ptr, ec] = std::from_chars(value->data(), end, bound);
+                 if (ec != std::errc() || ptr != end || !(bound > 0) || !std::isfinite(bound)) {
+                     r.error(item.Mark(), fmt::format("'server.duration_buckets': '{}' is not a positive number of "
+                                                      "seconds", *value));
+                     return;
+                 }
+                 if (!bounds.empty() && bound <= bounds.back()) {
+                     r.error(item.Mark(), fmt::format("'server.duration_buckets' must ascend: {} follows {}", *value,
+                                                      bounds.back()));
+                     return;
+                 }
+                 bounds.push_back(bound);
+             }
+             server.duration_buckets = std::move(bounds);
+         }},
     };
     return fields;
 }

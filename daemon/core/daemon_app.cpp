@@ -43,6 +43,7 @@ daemon_app::daemon_app(asio::io_context& loop, std::string config_path, config::
       api_(*this),
       server_(loop.get_executor(), limits_from(config_.server),
               [this](const http_request& request) { return api_.handle(request); }),
+      publisher_(loop.get_executor(), metrics_, [this] { refresh_derived_metrics(); }),
       reload_signal_(loop, SIGHUP),
       stop_signals_(loop, SIGTERM, SIGINT) {}
 
@@ -56,6 +57,8 @@ void daemon_app::start() {
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
+    metrics_.on_change([this] { publisher_.changed(); });
+    publisher_.start();
     metrics_.count_state_recovered(alerts_.open(config_.state_dir));
     auto initial = config_;
     config_ = {};
@@ -72,6 +75,8 @@ void daemon_app::start() {
 
 void daemon_app::apply(config::daemon_config next) {
     secret_registry::global().add(next.secrets);
+    metrics_.set_duration_buckets(next.server.duration_buckets.empty() ? default_duration_buckets()
+                                                                        : next.server.duration_buckets);
 
     std::map<std::string, database_entry> databases;
     for (const auto& db_config : next.databases) {
@@ -212,6 +217,7 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
     if (shutting_down_) co_return;
     shutting_down_ = true;
     server_.stop();
+    publisher_.stop();
     boost::system::error_code ec;
     reload_signal_.cancel(ec);
     stop_signals_.cancel(ec);
@@ -227,14 +233,20 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
     loop_.stop();
 }
 
-std::string daemon_app::metrics_text() {
+void daemon_app::refresh_derived_metrics() {
     for (const auto& [name, task] : tasks_) metrics_.set_check_silenced(name, alerts_.cover(task->instance().check()) != nullptr);
     for (const auto& [name, entry] : databases_) {
         const auto stats = entry.database->stats();
         metrics_.set_database_connections(name, stats.idle, stats.busy);
     }
-    return metrics_.serialize();
 }
+
+asio::awaitable<std::string> daemon_app::metrics_body(bool gzip) {
+    auto prepared = co_await publisher_.current();
+    co_return publisher_.scrape_body(*prepared, gzip);
+}
+
+asio::awaitable<void> daemon_app::metrics_settled() { co_await publisher_.fresh(); }
 
 std::vector<database_health> daemon_app::databases() const {
     std::vector<database_health> out;

@@ -9,6 +9,7 @@
 #include "daemon/core/http_api.hpp"
 #include "daemon/core/http_server.hpp"
 #include "daemon/core/metrics.hpp"
+#include "daemon/core/metrics_publisher.hpp"
 
 namespace invariantd {
 
@@ -41,7 +42,8 @@ public:
     const std::map<std::string, std::shared_ptr<check_task>>& tasks() const override { return tasks_; }
     std::vector<database_health> databases() const override;
     const alert_pipeline& alerts() const override { return alerts_; }
-    std::string metrics_text() override;
+    asio::awaitable<std::string> metrics_body(bool gzip) override;
+    asio::awaitable<void> metrics_settled() override;
     bool shutting_down() const override { return shutting_down_; }
     silence add_silence(silence entry) override { return alerts_.add_silence(std::move(entry)); }
     std::optional<silence> expire_silence(const std::string& id) override { return alerts_.expire_silence(id); }
@@ -56,6 +58,8 @@ private:
 
     void apply(config::daemon_config next);
     void on_result(check_task& task, const checks::check_result& result);
+    /// Sets the series derived from other state (silenced, connection counts).
+    void refresh_derived_metrics();
     asio::awaitable<void> watch_reload_signal();
     asio::awaitable<void> watch_stop_signals();
 
@@ -68,6 +72,7 @@ private:
     http_server server_;
     std::map<std::string, database_entry> databases_;
     std::map<std::string, std::shared_ptr<check_task>> tasks_;  ///< by instance name
+    metrics_publisher publisher_;  ///< after everything its refresh reads: destroyed first
     asio::signal_set reload_signal_;
     asio::signal_set stop_signals_;
     bool shutting_down_ = false;

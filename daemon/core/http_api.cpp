@@ -337,10 +337,9 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         case route::health:
             co_return health_response();
         case route::metrics: {
-            std::string body = daemon_.metrics_text();
             const auto accept = request[http::field::accept_encoding];
             const bool gzip = accepts_gzip(std::string_view(accept.data(), accept.size()));
-            if (gzip) body = gzip_compress(body);
+            std::string body = co_await daemon_.metrics_body(gzip);
             auto response =
                 make_response(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
             if (gzip) response.set(http::field::content_encoding, "gzip");
@@ -378,6 +377,7 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
             }
             co_await task->run_now_and_wait(steady_clock::now() + task->config().timeout * 2 +
                                             std::chrono::seconds(5));
+            co_await daemon_.metrics_settled();
             co_return json_response(http::status::ok, check_to_json(*task, daemon_.alerts(), true));
         }
         case route::offenders: {
@@ -396,17 +396,20 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
                     http::status::bad_request,
                     nlohmann::ordered_json{{"error", rejection->message}, {"field", rejection->field}});
             const auto created = daemon_.add_silence(std::move(std::get<silence>(parsed)));
+            co_await daemon_.metrics_settled();
             co_return json_response(http::status::created, nlohmann::ordered_json{{"id", created.id}});
         }
         case route::silence: {
             const auto ended = daemon_.expire_silence(match.check_name);
             if (!ended) co_return error_response(http::status::not_found, "no such silence");
+            co_await daemon_.metrics_settled();
             co_return json_response(http::status::ok, to_json(*ended, system_clock::now()));
         }
         case route::maintenance:
             co_return json_response(http::status::ok, maintenance_json());
         case route::reload: {
             auto errors = daemon_.reload();
+            co_await daemon_.metrics_settled();
             if (errors.empty()) co_return json_response(http::status::ok, {{"status", "reloaded"}});
             co_return json_response(http::status::internal_server_error,
                                     nlohmann::ordered_json{{"status", "error"}, {"errors", errors}});

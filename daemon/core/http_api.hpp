@@ -31,8 +31,11 @@ public:
     virtual const std::map<std::string, std::shared_ptr<check_task>>& tasks() const = 0;
     virtual std::vector<database_health> databases() const = 0;
     virtual const alert_pipeline& alerts() const = 0;
-    /// The /metrics body (Prometheus text, uncompressed).
-    virtual std::string metrics_text() = 0;
+    /// The /metrics body (Prometheus text; gzip-compressed when `gzip`), from the prepared body.
+    virtual asio::awaitable<std::string> metrics_body(bool gzip) = 0;
+    /// Returns once /metrics shows every change made before the call (for answers that
+    /// promise their results are visible).
+    virtual asio::awaitable<void> metrics_settled() = 0;
     virtual bool shutting_down() const = 0;
     /// Loads the configuration file again; the errors, empty when it worked.
     virtual std::vector<std::string> reload() = 0;

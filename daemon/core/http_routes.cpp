@@ -1,6 +1,5 @@
 #include "daemon/core/http_routes.hpp"
 
-#include <zlib.h>
 
 #include <cctype>
 #include <regex>
@@ -105,22 +104,6 @@ bool bearer_matches(std::string_view authorization, std::string_view token) {
     for (std::size_t i = 0; i < token.size(); ++i)
         difference = static_cast<unsigned char>(difference | (given[i] ^ token[i]));
     return difference == 0;
-}
-
-std::string gzip_compress(std::string_view data) {
-    z_stream stream{};
-    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        throw std::runtime_error("deflateInit2 failed");
-    std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    stream.avail_in = static_cast<uInt>(data.size());
-    stream.next_out = reinterpret_cast<Bytef*>(out.data());
-    stream.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&stream, Z_FINISH);
-    out.resize(stream.total_out);
-    deflateEnd(&stream);
-    if (rc != Z_STREAM_END) throw std::runtime_error("gzip compression failed");
-    return out;
 }
 
 }  // namespace invariantd

@@ -49,7 +49,5 @@ bool accepts_gzip(std::string_view accept_encoding);
 /// Compares in constant time for equal lengths.
 bool bearer_matches(std::string_view authorization, std::string_view token);
 
-/// gzip (RFC 1952) of `data`.
-std::string gzip_compress(std::string_view data);
 
 }  // namespace invariantd

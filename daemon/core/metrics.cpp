@@ -1,11 +1,10 @@
 #include "daemon/core/metrics.hpp"
 
 #include <algorithm>
-#include <sstream>
-
-#include <prometheus/text_serializer.h>
+#include <cmath>
 
 #include "daemon/common/time_format.hpp"
+#include "daemon/core/metrics_exposition.hpp"
 
 namespace invariantd {
 namespace {
@@ -14,8 +13,16 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-const prometheus::Histogram::BucketBoundaries duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                                1,     2.5,  5,     10,   30,  60,  120, 300};
+/// Timestamps to the millisecond: finer digits carry nothing a dashboard uses and cost
+/// bytes in every scrape (they do not compress).
+double timestamp_seconds(system_clock::time_point at) { return std::round(unix_seconds(at) * 1000.0) / 1000.0; }
+
+/// Sets a gauge; true when that changed its value.
+bool set_changed(prometheus::Gauge& gauge, double value) {
+    if (gauge.Value() == value) return false;
+    gauge.Set(value);
+    return true;
+}
 
 constexpr run_outcome all_outcomes[] = {run_outcome::ok, run_outcome::violation, run_outcome::error,
                                         run_outcome::timeout};
@@ -66,7 +73,8 @@ daemon_metrics::daemon_metrics(const std::string& version, const std::string& re
       database_connections_(BuildGauge().Name("invariantd_database_connections").Help("Open connections to the database by state (idle, busy).").Register(*registry_)),
       reload_successful_(BuildGauge().Name("invariantd_config_last_reload_successful").Help("1 when the last configuration load succeeded.").Register(*registry_).Add({})),
       reload_timestamp_(BuildGauge().Name("invariantd_config_last_reload_success_timestamp_seconds").Help("Time of the last successful configuration load.").Register(*registry_).Add({})),
-      state_recovered_(BuildCounter().Name("invariantd_state_recovered_total").Help("Damaged state files set aside and replaced by empty ones at start-up.").Register(*registry_).Add({})) {
+      state_recovered_(BuildCounter().Name("invariantd_state_recovered_total").Help("Damaged state files set aside and replaced by empty ones at start-up.").Register(*registry_).Add({})),
+      duration_buckets_(default_duration_buckets()) {
     BuildGauge()
         .Name("invariantd_build_info")
         .Help("Build information; always 1.")
@@ -80,7 +88,7 @@ void daemon_metrics::add_check(const std::string& check, const std::string& modu
     check_series series;
     series.value = &check_value_.Add({{"check", check}, {"module", module}, {"database", database}});
     series.up = &check_up_.Add({{"check", check}});
-    series.duration = &check_duration_.Add({{"check", check}}, duration_buckets);
+    series.duration = &check_duration_.Add({{"check", check}}, duration_buckets_);
     for (auto outcome : all_outcomes) series.runs[outcome] = &check_runs_.Add({{"check", check}, {"outcome", to_string(outcome)}});
     series.last_run = &check_last_run_.Add({{"check", check}});
     series.last_success = &check_last_success_.Add({{"check", check}});
@@ -91,6 +99,17 @@ void daemon_metrics::add_check(const std::string& check, const std::string& modu
     series.offenders_cleared = &offenders_cleared_.Add({{"check", check}});
     series.oldest_offender = &oldest_offender_.Add({{"check", check}});
     checks_.emplace(check, std::move(series));
+    changed();
+}
+
+void daemon_metrics::set_duration_buckets(const std::vector<double>& bounds) {
+    if (bounds == duration_buckets_) return;
+    duration_buckets_ = bounds;
+    for (auto& [check, series] : checks_) {
+        check_duration_.Remove(series.duration);
+        series.duration = &check_duration_.Add({{"check", check}}, duration_buckets_);
+    }
+    changed();
 }
 
 void daemon_metrics::remove_check(const std::string& check) {
@@ -112,13 +131,15 @@ void daemon_metrics::remove_check(const std::string& check) {
     remove_all(check_detail_, s.details);
     remove_all(check_breakdown_, s.breakdown);
     checks_.erase(it);
+    changed();
 }
 
 void daemon_metrics::record_run(const std::string& check, const checks::check_result& result, run_outcome outcome) {
     auto it = checks_.find(check);
     if (it == checks_.end()) return;
     auto& s = it->second;
-    const double started = unix_seconds(result.started);
+    const double started = timestamp_seconds(result.started);
+    changed();
     s.runs[outcome]->Increment();
     s.duration->Observe(result.duration_seconds);
     s.last_run->Set(started);
@@ -142,11 +163,14 @@ void daemon_metrics::record_run(const std::string& check, const checks::check_re
 }
 
 void daemon_metrics::set_check_silenced(const std::string& check, bool silenced) {
-    if (auto it = checks_.find(check); it != checks_.end()) it->second.silenced->Set(silenced ? 1 : 0);
+    if (auto it = checks_.find(check); it != checks_.end() && set_changed(*it->second.silenced, silenced ? 1 : 0))
+        changed();
 }
 
 void daemon_metrics::set_alert_state(const std::string& check, alert_state state) {
-    if (auto it = checks_.find(check); it != checks_.end()) it->second.alert_state->Set(static_cast<double>(state));
+    if (auto it = checks_.find(check);
+        it != checks_.end() && set_changed(*it->second.alert_state, static_cast<double>(state)))
+        changed();
 }
 
 void daemon_metrics::record_offenders(const std::string& check, std::size_t new_count, std::size_t persisting,
@@ -157,7 +181,8 @@ void daemon_metrics::record_offenders(const std::string& check, std::size_t new_
     s.offenders_new->Set(static_cast<double>(new_count));
     s.offenders_persisting->Set(static_cast<double>(persisting));
     if (cleared > 0) s.offenders_cleared->Increment(static_cast<double>(cleared));
-    s.oldest_offender->Set(oldest_first_seen ? unix_seconds(*oldest_first_seen) : 0.0);
+    s.oldest_offender->Set(oldest_first_seen ? timestamp_seconds(*oldest_first_seen) : 0.0);
+    changed();
 }
 
 void daemon_metrics::add_database(const std::string& database) {
@@ -168,6 +193,7 @@ void daemon_metrics::add_database(const std::string& database) {
     series.idle = &database_connections_.Add({{"database", database}, {"state", "idle"}});
     series.busy = &database_connections_.Add({{"database", database}, {"state", "busy"}});
     databases_.emplace(database, series);
+    changed();
 }
 
 void daemon_metrics::remove_database(const std::string& database) {
@@ -177,44 +203,49 @@ void daemon_metrics::remove_database(const std::string& database) {
     database_connections_.Remove(it->second.idle);
     database_connections_.Remove(it->second.busy);
     databases_.erase(it);
+    changed();
 }
 
 void daemon_metrics::add_receiver(const std::string& receiver) {
     for (const char* outcome : {"sent", "failed", "dropped"}) notifications_.Add({{"receiver", receiver}, {"outcome", outcome}});
     notification_queue_.Add({{"receiver", receiver}});
+    changed();
 }
 
 void daemon_metrics::count_notification(const std::string& receiver, const char* outcome) {
     notifications_.Add({{"receiver", receiver}, {"outcome", outcome}}).Increment();
+    changed();
 }
 
 void daemon_metrics::set_notification_queue_length(const std::string& receiver, std::size_t length) {
-    notification_queue_.Add({{"receiver", receiver}}).Set(static_cast<double>(length));
+    if (set_changed(notification_queue_.Add({{"receiver", receiver}}), static_cast<double>(length))) changed();
 }
 
 void daemon_metrics::set_database_up(const std::string& database, bool up) {
-    if (auto it = databases_.find(database); it != databases_.end()) it->second.up->Set(up ? 1 : 0);
+    if (auto it = databases_.find(database); it != databases_.end() && set_changed(*it->second.up, up ? 1 : 0))
+        changed();
 }
 
 void daemon_metrics::set_database_connections(const std::string& database, std::size_t idle, std::size_t busy) {
     if (auto it = databases_.find(database); it != databases_.end()) {
-        it->second.idle->Set(static_cast<double>(idle));
-        it->second.busy->Set(static_cast<double>(busy));
+        const bool idle_changed = set_changed(*it->second.idle, static_cast<double>(idle));
+        if (set_changed(*it->second.busy, static_cast<double>(busy)) || idle_changed) changed();
     }
 }
 
 void daemon_metrics::set_config_reload(bool successful, double unix_time) {
     reload_successful_.Set(successful ? 1 : 0);
-    if (successful) reload_timestamp_.Set(unix_time);
+    if (successful) reload_timestamp_.Set(std::round(unix_time * 1000.0) / 1000.0);
+    changed();
 }
 
 std::string daemon_metrics::serialize() const {
     auto families = registry_->Collect();
     auto process = process_.Collect();
     families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, families);
-    return out.str();
+    std::string out;
+    write_exposition(out, families);
+    return out;
 }
 
 }  // namespace invariantd

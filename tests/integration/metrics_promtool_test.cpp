@@ -90,6 +90,7 @@ TEST_CASE("a database that cannot be read makes /health 503 while /livez stays 2
     CHECK_FALSE(health["databases"]["pos"]["error"].get<std::string>().empty());
     CHECK(http_get(f.port(), "/livez").status == 200);
     const auto text = f.metrics();
+    INFO(text);
     CHECK(metric_value(text, "invariantd_database_up{database=\"pos\"}") == 0.0);
     // Series never vanish while the database is down: the last good value stays exported.
     CHECK(metric_value(text, "invariantd_check_value{check=\"c\"") == 4.0);

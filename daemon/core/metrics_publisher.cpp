@@ -1,0 +1,107 @@
+#include "daemon/core/metrics_publisher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/common/logging.hpp"
+#include "daemon/db/run_blocking.hpp"
+
+namespace invariantd {
+
+metrics_publisher::metrics_publisher(asio::any_io_executor loop, daemon_metrics& metrics,
+                                     std::function<void()> refresh, duration spacing)
+    : loop_(loop),
+      metrics_(metrics),
+      refresh_(std::move(refresh)),
+      spacing_(spacing),
+      wake_(loop, steady_clock::time_point::max()),
+      built_(loop, steady_clock::time_point::max()) {}
+
+metrics_publisher::~metrics_publisher() {
+    worker_.join();  // a build in flight reads metrics_, which outlives this object
+}
+
+void metrics_publisher::start() {
+    asio::co_spawn(loop_, build_loop(), log_escaped_exception{"metrics publisher"});
+}
+
+void metrics_publisher::stop() {
+    stopping_ = true;
+    wake_.cancel();
+    built_.cancel();
+}
+
+void metrics_publisher::changed() {
+    if (metrics_.generation() > built_generation_ || !has_body_) wake_.cancel();
+}
+
+asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::current() {
+    if (has_body_ && last_build_took_ > wait_budget) co_return body_;
+    co_return co_await fresh();
+}
+
+asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::fresh() {
+    if (refresh_) refresh_();
+    const auto target = metrics_.generation();
+    while (!stopping_ && (!has_body_ || built_generation_ < target)) {
+        urgent_ = true;
+        wake_.cancel();
+        boost::system::error_code ec;
+        co_await built_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return body_;
+}
+
+asio::awaitable<void> metrics_publisher::build_loop() {
+    auto last_build = steady_clock::now() - spacing_;
+    while (!stopping_) {
+        if (has_body_ && metrics_.generation() <= built_generation_) {
+            // Nothing to do: sleep until a change, or a second to look at the derived series.
+            wake_.expires_after(std::chrono::seconds(1));
+            boost::system::error_code ec;
+            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (stopping_) break;
+            if (refresh_) refresh_();
+            continue;
+        }
+        if (!urgent_ && steady_clock::now() < last_build + spacing_) {
+            wake_.expires_at(last_build + spacing_);
+            boost::system::error_code ec;
+            // A change wakes this early, but only urgency (fresh()) shortens the spacing.
+            while (!stopping_ && !urgent_ && steady_clock::now() < last_build + spacing_) {
+                co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                if (ec) wake_.expires_at(last_build + spacing_);
+            }
+            if (stopping_) break;
+        }
+        urgent_ = false;
+        if (refresh_) refresh_();
+        const auto generation = metrics_.generation();
+        last_build = steady_clock::now();
+        const daemon_metrics* metrics = &metrics_;
+        auto build = [metrics]() {
+            std::string text;
+            write_exposition(text, metrics->collect());
+            return std::make_shared<const prepared_exposition>(prepare_exposition(std::move(text)));
+        };
+        auto prepared = co_await run_blocking(worker_.get_executor(), std::move(build));
+        last_build_took_ = steady_clock::now() - last_build;
+        body_ = std::move(prepared);
+        built_generation_ = generation;
+        has_body_ = true;
+        built_.cancel();
+    }
+    built_.cancel();
+}
+
+std::string metrics_publisher::scrape_body(const prepared_exposition& prepared, bool gzip) const {
+    std::string tail;
+    write_exposition(tail, metrics_.collect_process());
+    if (gzip) return finish_gzip(prepared, tail);
+    std::string text;
+    text.reserve(prepared.text.size() + tail.size());
+    text = prepared.text;
+    text += tail;
+    return text;
+}
+
+}  // namespace invariantd
