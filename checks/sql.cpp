@@ -57,6 +57,7 @@ asio::awaitable<module_output> sql::run(const check_context& context) const {
     const std::string query = strip_statement_end(args.text("query"));
     module_output output;
     if (args.text("mode") == "scalar") {
+        context.session.last_query_next();
         const db::rowset result = co_await context.session.query(query, {}, 1);
         if (result.row_count != 1 || result.columns.empty())
             throw db::error(
@@ -72,6 +73,7 @@ asio::awaitable<module_output> sql::run(const check_context& context) const {
     }
 
     // Enough rows for the samples and the offenders; the query's order is the offenders' order.
+    if (!args.given("group_column")) context.session.last_query_next();
     db::rowset result =
         co_await context.session.query(query, {}, std::max(context.max_samples, context.max_tracked + 1));
     output.value = static_cast<double>(result.row_count);

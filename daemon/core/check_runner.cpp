@@ -18,6 +18,7 @@ public:
         auto rows = co_await inner_.query(std::move(sql), std::move(params), max_rows);
         co_return rows;
     }
+    void last_query_next() override { inner_.last_query_next(); }
 
 private:
     db::session& inner_;

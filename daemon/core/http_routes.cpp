@@ -1,6 +1,5 @@
 #include "daemon/core/http_routes.hpp"
 
-
 #include <cctype>
 #include <regex>
 #include <stdexcept>

@@ -60,6 +60,10 @@ public:
     /// placeholder on SQLite, `$1..$n` on PostgreSQL: modules build SQL through a dialect.
     virtual asio::awaitable<rowset> query(std::string sql, std::vector<value> params,
                                           std::size_t max_rows) = 0;
+    /// Says the next query is the session's last, so a driver may end the transaction in the
+    /// same round trip (PostgreSQL pipelines ROLLBACK behind it). A query after it still
+    /// works — in a transaction of its own.
+    virtual void last_query_next() {}
 };
 
 /// The database engines invariantd speaks to; parsed once from the configuration.

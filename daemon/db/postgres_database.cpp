@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <random>
+#include <utility>
 
 #include "daemon/common/secrets.hpp"
 #include "daemon/db/run_blocking.hpp"
@@ -158,6 +159,67 @@ asio::awaitable<void> flush(pg_connection& connection, steady_clock::time_point 
 
 }  // namespace
 
+namespace {
+
+/// Waits until libpq can hand out the next result without blocking. The server enforces
+/// statement_timeout itself; the client waits a second longer so the server's own, clean
+/// cancellation normally wins, and cancels only if the server is stuck.
+asio::awaitable<void> await_result(postgres_database& owner, pg_connection& connection,
+                                   steady_clock::time_point deadline) {
+    PGconn* raw = connection.get();
+    const auto client_deadline = deadline + std::chrono::seconds(1);
+    while (PQisBusy(raw) != 0) {
+        if (!co_await connection.wait(wait_type::wait_read, client_deadline)) {
+            connection.broken = true;
+            co_await owner.cancel_on_server(connection);
+            throw error(error_kind::timeout, "query exceeded the check timeout; cancelled on the server");
+        }
+        if (PQconsumeInput(raw) == 0) {
+            connection.broken = true;
+            throw error(error_kind::unavailable, clean(PQerrorMessage(raw)));
+        }
+    }
+}
+
+/// Adds the rows of one (single-row or whole) result to `out`, keeping at most `max_rows`.
+void take_rows(PGresult* result, rowset& out, std::size_t max_rows) {
+    const int columns = PQnfields(result);
+    if (out.columns.empty()) {
+        for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(result, c));
+    }
+    for (int r = 0; r < PQntuples(result); ++r) {
+        ++out.row_count;
+        if (out.rows.size() >= max_rows) {
+            out.truncated = true;
+            continue;
+        }
+        std::vector<value> row;
+        row.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) row.push_back(cell(result, r, c));
+        out.rows.push_back(std::move(row));
+    }
+}
+
+/// Parameters as libpq wants them: text, NULL as a null pointer.
+struct bound_params {
+    std::vector<std::string> texts;
+    std::vector<const char*> values;
+    explicit bound_params(const std::vector<value>& params) {
+        texts.reserve(params.size());
+        for (const auto& param : params) texts.push_back(to_string(param));
+        for (std::size_t i = 0; i < params.size(); ++i)
+            values.push_back(std::holds_alternative<std::nullptr_t>(params[i]) ? nullptr : texts[i].c_str());
+    }
+};
+
+[[noreturn]] void throw_send_failure(pg_connection& connection) {
+    connection.broken = PQstatus(connection.get()) == CONNECTION_BAD;
+    throw error(connection.broken ? error_kind::unavailable : error_kind::query,
+                clean(PQerrorMessage(connection.get())));
+}
+
+}  // namespace
+
 /// Runs one statement (or, with `simple`, a semicolon-separated script through the simple
 /// protocol) and drains every result. In the extended protocol only one statement is
 /// accepted, so "SELECT 1; DELETE ..." cannot ride along in a check query.
@@ -165,70 +227,89 @@ asio::awaitable<rowset> execute(postgres_database& owner, pg_connection& connect
                                 const std::vector<value>& params, std::size_t max_rows, bool simple,
                                 steady_clock::time_point deadline) {
     PGconn* raw = connection.get();
-    std::vector<std::string> texts;
-    std::vector<const char*> values;
-    texts.reserve(params.size());
-    for (const auto& param : params) {
-        if (std::holds_alternative<std::nullptr_t>(param)) {
-            texts.emplace_back();
-            values.push_back(nullptr);
-            continue;
-        }
-        texts.push_back(to_string(param));
-        values.push_back(texts.back().c_str());
-    }
+    const bound_params bound(params);
     const int sent = simple ? PQsendQuery(raw, sql.c_str())
-                            : PQsendQueryParams(raw, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                                values.data(), nullptr, nullptr, 0);
-    if (sent == 0) {
-        connection.broken = PQstatus(raw) == CONNECTION_BAD;
-        throw error(connection.broken ? error_kind::unavailable : error_kind::query,
-                    clean(PQerrorMessage(raw)));
-    }
+                            : PQsendQueryParams(raw, sql.c_str(), static_cast<int>(bound.values.size()), nullptr,
+                                                bound.values.data(), nullptr, nullptr, 0);
+    if (sent == 0) throw_send_failure(connection);
     // One row at a time: a query returning millions of rows never sits in memory whole.
     if (!simple) PQsetSingleRowMode(raw);
     co_await flush(connection, deadline);
 
     rowset out;
     std::optional<error> failure;
-    // The server enforces statement_timeout itself; the client waits a little longer so the
-    // server's own, clean cancellation normally wins, and cancels only if the server is stuck.
-    const auto client_deadline = deadline + std::chrono::seconds(1);
     while (true) {
-        while (PQisBusy(raw) != 0) {
-            if (!co_await connection.wait(wait_type::wait_read, client_deadline)) {
-                connection.broken = true;
-                co_await owner.cancel_on_server(connection);
-                throw error(error_kind::timeout, "query exceeded the check timeout; cancelled on the server");
-            }
-            if (PQconsumeInput(raw) == 0) {
-                connection.broken = true;
-                throw error(error_kind::unavailable, clean(PQerrorMessage(raw)));
-            }
-        }
+        co_await await_result(owner, connection, deadline);
         PGresult* result = PQgetResult(raw);
         if (result == nullptr) break;
         result_guard guard{result};
         const auto status = PQresultStatus(result);
         if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
-            const int columns = PQnfields(result);
-            if (out.columns.empty()) {
-                for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(result, c));
-            }
-            for (int r = 0; r < PQntuples(result); ++r) {
-                ++out.row_count;
-                if (out.rows.size() >= max_rows) {
-                    out.truncated = true;
-                    continue;
-                }
-                std::vector<value> row;
-                row.reserve(static_cast<std::size_t>(columns));
-                for (int c = 0; c < columns; ++c) row.push_back(cell(result, r, c));
-                out.rows.push_back(std::move(row));
-            }
+            take_rows(result, out, max_rows);
         } else if (status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY && !failure) {
             failure = failure_of(result, raw);
         }
+    }
+    if (PQstatus(raw) == CONNECTION_BAD) {
+        connection.broken = true;
+        if (!failure) failure = error(error_kind::unavailable, clean(PQerrorMessage(raw)));
+    }
+    if (failure) throw *failure;
+    co_return out;
+}
+
+/// One statement of a pipeline: its text, parameters and how many rows to keep.
+struct pipeline_step {
+    std::string sql;
+    std::vector<value> params;
+    std::size_t max_rows = 0;
+};
+
+/// Sends every step and a Sync in one write (libpq pipeline mode, extended protocol, unnamed
+/// statements only: PgBouncer in transaction mode passes it through) and reads every result:
+/// one network round trip for all of them. Returns the rows of step `rows_of`. After an error
+/// the server skips the remaining steps up to the Sync (libpq reports them aborted); the
+/// first error is thrown once the pipeline is drained, so the connection stays usable.
+asio::awaitable<rowset> execute_pipeline(postgres_database& owner, pg_connection& connection,
+                                         const std::vector<pipeline_step>& steps, steady_clock::time_point deadline,
+                                         std::size_t rows_of) {
+    PGconn* raw = connection.get();
+    if (PQenterPipelineMode(raw) == 0) throw_send_failure(connection);
+    for (const auto& step : steps) {
+        const bound_params bound(step.params);
+        if (PQsendQueryParams(raw, step.sql.c_str(), static_cast<int>(bound.values.size()), nullptr,
+                              bound.values.data(), nullptr, nullptr, 0) == 0)
+            throw_send_failure(connection);
+    }
+    if (PQpipelineSync(raw) == 0) throw_send_failure(connection);
+    co_await flush(connection, deadline);
+
+    rowset out;
+    std::optional<error> failure;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const bool kept = i == rows_of;
+        // Row by row for the statement whose rows are kept (set per query in a pipeline).
+        if (kept) PQsetSingleRowMode(raw);
+        while (true) {
+            co_await await_result(owner, connection, deadline);
+            PGresult* result = PQgetResult(raw);
+            if (result == nullptr) break;  // this step's results are done
+            result_guard guard{result};
+            const auto status = PQresultStatus(result);
+            if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+                if (kept) take_rows(result, out, steps[i].max_rows);
+            } else if (status == PGRES_FATAL_ERROR && !failure) {
+                failure = failure_of(result, raw);
+            }
+        }
+        if (PQstatus(raw) == CONNECTION_BAD) break;
+    }
+    if (PQstatus(raw) != CONNECTION_BAD) {
+        co_await await_result(owner, connection, deadline);
+        PGresult* sync = PQgetResult(raw);
+        const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+        PQclear(sync);
+        if (!synced || PQexitPipelineMode(raw) == 0) connection.broken = true;
     }
     if (PQstatus(raw) == CONNECTION_BAD) {
         connection.broken = true;
@@ -256,33 +337,52 @@ public:
         asio::co_spawn(owner->loop(), std::move(finish), log_escaped_exception{"postgres session end"});
     }
 
+    /// The first statement goes out in one pipeline with the transaction's start —
+    /// `BEGIN READ ONLY`, the three timeouts through one `SELECT set_config(…, true)` with the
+    /// values bound (one pg_stat_statements entry whatever the timeout; SET LOCAL would paste
+    /// them into its text), the statement — and, when the module said it is the last one,
+    /// `ROLLBACK`: a single-statement check costs one round trip and four statements. Later
+    /// statements run in the same transaction, one round trip each.
     asio::awaitable<rowset> query(std::string sql, std::vector<value> params, std::size_t max_rows) override {
-        co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
+        const bool last = std::exchange(last_next_, false);
+        if (in_transaction_) co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
+        std::vector<pipeline_step> steps;
+        steps.push_back({"BEGIN READ ONLY", {}, 0});
+        steps.push_back({timeouts_statement(), timeout_values(), 0});
+        steps.push_back({std::move(sql), std::move(params), max_rows});
+        if (last) steps.push_back({"ROLLBACK", {}, 0});
+        // Until the pipeline says otherwise: after an error the transaction is aborted and
+        // finish_session rolls it back (a second round trip, only then).
+        in_transaction_ = true;
+        auto rows = co_await execute_pipeline(*owner_, *connection_, steps, deadline_, 2);
+        in_transaction_ = PQtransactionStatus(connection_->get()) != PQTRANS_IDLE;
+        co_return rows;
     }
 
-    /// BEGIN READ ONLY with the check's timeouts, set inside the transaction (is_local =
-    /// true), in one round trip. The timeouts go through set_config() in a SELECT rather than
-    /// SET LOCAL: pg_stat_statements replaces a SELECT's constants by placeholders, but keeps a
-    /// utility statement's text whole, so SET LOCAL with the remaining time would make a new
-    /// entry on every run and evict the DBA's own entries past pg_stat_statements.max.
-    asio::awaitable<void> begin() {
+    void last_query_next() override { last_next_ = true; }
+
+private:
+    static const std::string& timeouts_statement() {
+        static const std::string text =
+            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), "
+            "set_config('idle_in_transaction_session_timeout', $3, true)";
+        return text;
+    }
+
+    std::vector<value> timeout_values() const {
         const auto remaining =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady_clock::now());
         const auto statement_ms = std::max<std::int64_t>(1, remaining.count());
         const auto lock_ms =
             std::max<std::int64_t>(1, std::min(statement_ms, owner_->options().lock_timeout.count()));
-        const std::string script = fmt::format(
-            "BEGIN READ ONLY; SELECT set_config('statement_timeout', '{}', true), set_config('lock_timeout', "
-            "'{}', "
-            "true), set_config('idle_in_transaction_session_timeout', '{}', true)",
-            statement_ms, lock_ms, statement_ms + 5000);
-        co_await execute(*owner_, *connection_, script, {}, 0, true, deadline_);
+        return {std::to_string(statement_ms), std::to_string(lock_ms), std::to_string(statement_ms + 5000)};
     }
 
-private:
     std::shared_ptr<postgres_database> owner_;
     std::unique_ptr<pg_connection> connection_;
     steady_clock::time_point deadline_;
+    bool in_transaction_ = false;
+    bool last_next_ = false;
 };
 
 }  // namespace
@@ -380,7 +480,6 @@ asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady
         throw;
     }
     auto opened = std::make_unique<postgres_session>(shared_from_this(), std::move(connection), deadline);
-    co_await opened->begin();  // on failure the session's destructor returns the connection
     co_return opened;
 }
 

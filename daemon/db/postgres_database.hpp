@@ -21,9 +21,12 @@ struct postgres_options {
 };
 
 /// PostgreSQL driver, fully asynchronous on the daemon's loop: libpq in non-blocking mode,
-/// woken by async_wait on PQsocket. Each session is one pooled connection inside
-/// `BEGIN READ ONLY; SET LOCAL statement_timeout/lock_timeout` (inside the transaction, so
-/// it also holds behind PgBouncer); `application_name=invariantd`. A statement that
+/// woken by async_wait on PQsocket. Each session is one pooled connection inside a
+/// `BEGIN READ ONLY` transaction whose timeouts are set with `set_config(…, true)` (local to
+/// the transaction, so they also hold behind PgBouncer in transaction mode), started in one
+/// libpq pipeline with the first statement (and ended in it by ROLLBACK when the module says
+/// that statement is its last): one round trip for a single-statement check. Unnamed
+/// statements only; `application_name=invariantd`. A statement that
 /// outlives the check's deadline is cancelled on the server (the blocking PQcancel runs on a
 /// worker thread) and its connection discarded. Failed connection attempts back off
 /// exponentially (0.5 s doubling to 30 s, ±20 % jitter); while backing off, sessions fail

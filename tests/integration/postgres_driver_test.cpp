@@ -9,6 +9,7 @@
 #include "tests/support/daemon_fixture.hpp"
 #include "tests/support/loop.hpp"
 #include "tests/support/pg.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 using namespace invariantd;
 using namespace invariantd::test;
@@ -326,5 +327,56 @@ TEST_CASE(
     CHECK(entries[0] == r + "BEGIN READ ONLY");
     CHECK(entries[1] == r + "ROLLBACK");
     CHECK(entries[2] == r + "SELECT id FROM pgss_sales WHERE server_id IS NULL");
-    CHECK(entries[3] == r + "SELECT set_config($1, $2, $3), set_config($4, $5, $6), set_config($7, $8, $9)");
+    // The timeouts are bound parameters ($1..$3); the constants pg_stat_statements replaced.
+    CHECK(entries[3] == r + "SELECT set_config($4, $1, $5), set_config($6, $2, $7), set_config($8, $3, $9)");
+}
+
+TEST_CASE("postgres: a single-statement run is one network round trip; a failed one takes a second for ROLLBACK",
+          "[postgres][pipeline]") {
+    const auto table = fresh_table("driver_round_trips");
+    tcp_proxy proxy("127.0.0.1", static_cast<std::uint16_t>(std::stoi(pg_port())));
+    auto dsn = pg_dsn();
+    dsn.replace(dsn.find("port=") + 5, pg_port().size(), std::to_string(proxy.port()));
+    const auto config = config::load_config_text(
+        "databases:\n  db: { driver: postgres, dsn: " + yaml_quote(dsn) +
+            ", max_connections: 1 }\nchecks:\n"
+            "  - { name: ok, module: sql, database: db, params: { mode: scalar, query: \"SELECT count(*) FROM " +
+            table + " WHERE server_id IS NULL\" } }\n"
+            "  - { name: rows, module: sql, database: db, params: { query: \"SELECT id FROM " + table +
+            " WHERE server_id IS NULL\" } }\n"
+            "  - { name: broken, module: sql, database: db, params: { mode: scalar, query: \"SELECT 1 / 0\" } }\n",
+        "test.yaml", "/");
+    asio::io_context loop;
+    auto database = make_database(loop.get_executor(), config.databases.at(0));
+    auto run = [&](std::size_t index) {
+        const auto& check = config.checks.at(index);
+        auto result = run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), *database));
+        // The session's hand-back (a ROLLBACK when one is due) runs after the result: let it.
+        loop.restart();
+        loop.run();
+        return result;
+    };
+    auto first = run(0);  // connects: start-up and authentication take flights of their own
+    REQUIRE(first.status == checks::run_status::ok);
+    CHECK(first.output.value == 3);
+    REQUIRE(proxy.connections() == 1);
+
+    const auto before = proxy.client_flights();
+    for (int i = 0; i < 5; ++i) REQUIRE(run(0).status == checks::run_status::ok);
+    CHECK(proxy.client_flights() - before == 5);  // one round trip per run
+    const auto rows_before = proxy.client_flights();
+    const auto rows = run(1);
+    REQUIRE(rows.status == checks::run_status::ok);
+    CHECK(rows.output.value == 3);
+    CHECK(proxy.client_flights() - rows_before == 1);
+
+    const auto failing_before = proxy.client_flights();
+    const auto failed = run(2);
+    CHECK(failed.status == checks::run_status::error);
+    CHECK(failed.error.find("division by zero") != std::string::npos);
+    CHECK(proxy.client_flights() - failing_before == 2);  // the pipeline, then ROLLBACK
+    // The connection is still good and pooled: the next run needs no new one.
+    REQUIRE(run(0).status == checks::run_status::ok);
+    CHECK(proxy.connections() == 1);
+    database->close();
 }
