@@ -11,7 +11,7 @@ packages=(
   catch2 libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata
   # runtime tools for the demo and the tests
   sqlite3 curl ca-certificates procps postgresql-15 postgresql-client-15 prometheus wrk
-  chromium docker-compose prometheus-alertmanager
+  chromium docker-compose prometheus-alertmanager pgbouncer
 )
 # Node.js and npm drive the browser tests (playwright-core); a machine that has them already
 # (from NodeSource, say) keeps its own.

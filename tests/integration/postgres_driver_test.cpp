@@ -380,3 +380,61 @@ TEST_CASE("postgres: a single-statement run is one network round trip; a failed 
     CHECK(proxy.connections() == 1);
     database->close();
 }
+
+TEST_CASE("postgres behind PgBouncer in transaction mode: checks run, the timeout fires, nothing is written, "
+          "no session state is left behind",
+          "[postgres][pgbouncer]") {
+    const auto table = fresh_table("driver_pgbouncer");
+    const auto bouncer = pgbouncer_dsn();
+    const auto config = config::load_config_text(
+        "databases:\n  db: { driver: postgres, dsn: " + yaml_quote(bouncer) +
+            ", max_connections: 2 }\nchecks:\n"
+            "  - { name: ok, module: sql, database: db, params: { query: \"SELECT id FROM " + table +
+            " WHERE server_id IS NULL ORDER BY id\" } }\n"
+            "  - { name: slow, module: sql, database: db, timeout: 1s, params: { mode: scalar, query: "
+            "\"SELECT count(*) FROM pg_sleep(5)\" } }\n"
+            "  - { name: write, module: sql, database: db, params: { mode: scalar, query: \"WITH w AS (INSERT INTO " +
+            table + " (server_id) VALUES (1) RETURNING 1) SELECT count(*) FROM w\" } }\n"
+            "  - { name: grouped, module: sql, database: db, params: { query: \"SELECT id, bar FROM " + table +
+            " WHERE server_id IS NULL\", group_column: bar } }\n",
+        "test.yaml", "/");
+    asio::io_context loop;
+    auto database = make_database(loop.get_executor(), config.databases.at(0));
+    auto run = [&](std::size_t index) {
+        const auto& check = config.checks.at(index);
+        auto result = run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), *database));
+        loop.restart();
+        loop.run();  // the session's hand-back
+        return result;
+    };
+    for (int i = 0; i < 10; ++i) {
+        const auto result = run(i % 2 == 0 ? 0 : 3);
+        REQUIRE(result.status == checks::run_status::ok);
+        CHECK(result.output.value == 3);
+    }
+    // The statement timeout is set inside the transaction, so it reaches the server PgBouncer
+    // lends for it: the server cancels the statement itself.
+    const auto slow = run(1);
+    CHECK(slow.status == checks::run_status::timeout);
+    CHECK(slow.error.find("cancelled by the server") != std::string::npos);
+    // Read only, whichever server connection ran it.
+    const auto write = run(2);
+    CHECK(write.status == checks::run_status::error);
+    CHECK(write.error.find("read-only transaction") != std::string::npos);
+    CHECK(pg_scalar(pg_dsn(), "SELECT count(*) FROM " + table) == 5);
+    // And still working after a timeout and an error.
+    CHECK(run(0).status == checks::run_status::ok);
+    database->close();
+
+    // Nothing stays on the server connections PgBouncer hands to the next client: the
+    // settings were local to the transactions and no statement was prepared by name.
+    for (int i = 0; i < 4; ++i) {
+        CHECK(pg_column(bouncer, "SHOW statement_timeout").at(0) == "0");
+        CHECK(pg_column(bouncer, "SHOW transaction_read_only").at(0) == "off");
+        CHECK(pg_column(bouncer, "SHOW idle_in_transaction_session_timeout").at(0) == "0");
+        CHECK(pg_scalar(bouncer, "SELECT count(*) FROM pg_prepared_statements") == 0);
+    }
+    CHECK(pg_scalar(pg_dsn(),
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = 'invariantd_test' AND state LIKE "
+                    "'idle in transaction%'") == 0);
+}

@@ -34,6 +34,7 @@ std::string pg_dsn(bool second_database) {
 
 std::string pg_port() { return pg_setting("INVARIANTD_TEST_PG_PORT"); }
 std::string pg_password() { return pg_setting("INVARIANTD_TEST_PG_PASSWORD"); }
+std::string pgbouncer_dsn() { return pg_setting("INVARIANTD_TEST_PGBOUNCER_DSN"); }
 
 std::string pg_fresh_database(const std::string& name) {
     const auto dsn = pg_dsn();

@@ -13,6 +13,9 @@ std::string pg_dsn(bool second_database = false);
 /// for tests that build their own DSNs or hand them to psql; same clear error when unset.
 std::string pg_port();
 std::string pg_password();
+/// PgBouncer 1.18 in pool_mode = transaction in front of invariantd_test (tests/run.sh starts
+/// it with the cluster): INVARIANTD_TEST_PGBOUNCER_DSN.
+std::string pgbouncer_dsn();
 
 /// A DSN for a new, empty database `name` (dropped first if it exists) in the test cluster:
 /// for tests that count connections and must not see other tests running in parallel.

@@ -3,7 +3,9 @@
 #   pg_cluster.sh start DIR   initdb into DIR, start on a free port on 127.0.0.1, create a
 #                             password-authenticated login role and its database, and print
 #                             `export` lines for INVARIANTD_TEST_PG_DSN and friends
-#   pg_cluster.sh stop DIR    stop the cluster and remove DIR
+#                             PgBouncer (pool_mode = transaction) in front of invariantd_test
+#                             on a port of its own: INVARIANTD_TEST_PGBOUNCER_DSN
+#   pg_cluster.sh stop DIR    stop both and remove DIR
 # As root, every server command runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 command=${1:?usage: pg_cluster.sh start|stop DIR}
@@ -44,13 +46,47 @@ CREATE EXTENSION pg_stat_statements;
 SQL
   ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements\""
   if [ "$(id -u)" -eq 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
+  # PgBouncer as production puts it in front: transaction pooling, one small server pool,
+  # SCRAM on both sides (it refuses to run as root, hence the postgres user).
+  bouncer_started=
+  for _ in $(seq 1 20); do
+    bouncer_port=$((20000 + RANDOM % 40000))
+    as_owner sh -c "umask 077; cat > '$dir/pgbouncer.ini'" <<INI
+[databases]
+invariantd_test = host=127.0.0.1 port=$port dbname=invariantd_test
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 200
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    as_owner sh -c "umask 077; printf '\"invariantd_test\" \"%s\"\n' '$password' > '$dir/userlist.txt'"
+    if as_owner /usr/sbin/pgbouncer -d -q "$dir/pgbouncer.ini" 2>>"$dir/pgbouncer.err"; then
+      for _ in $(seq 1 50); do
+        if PGPASSWORD=$password "$bin/psql" "host=127.0.0.1 port=$bouncer_port dbname=invariantd_test user=invariantd_test" \
+             -qAtc 'SELECT 1' >/dev/null 2>&1; then bouncer_started=1; break; fi
+        sleep 0.1
+      done
+    fi
+    [ -n "$bouncer_started" ] && break
+    [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+  done
+  [ -n "$bouncer_started" ] || { echo "pg_cluster: could not start PgBouncer" >&2; cat "$dir/pgbouncer.err" "$dir/pgbouncer.log" >&2 2>/dev/null; exit 1; }
   echo "export INVARIANTD_TEST_PG_DSN='host=127.0.0.1 port=$port dbname=invariantd_test user=invariantd_test password=$password'"
   echo "export INVARIANTD_TEST_PG_DSN2='host=127.0.0.1 port=$port dbname=invariantd_test2 user=invariantd_test password=$password'"
   echo "export INVARIANTD_TEST_PG_PASSWORD='$password'"
   echo "export INVARIANTD_TEST_PG_PORT='$port'"
   echo "export INVARIANTD_TEST_PG_CTL='$ctl'"
+  echo "export INVARIANTD_TEST_PGBOUNCER_DSN='host=127.0.0.1 port=$bouncer_port dbname=invariantd_test user=invariantd_test password=$password'"
   ;;
 stop)
+  if [ -f "$dir/pgbouncer.pid" ]; then kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true; fi
   if [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; fi
   rm -rf "$dir"
   ;;
