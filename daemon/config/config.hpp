@@ -94,6 +94,9 @@ struct check_config {
     std::size_t max_samples = 10;
     std::size_t max_tracked = 1000;  ///< offender keys kept per run (README "Offenders")
     std::optional<value_format> format;  ///< how pages show the value; unset: the module's default
+    /// PostgreSQL: statements whose estimated total cost exceeds this are refused (SPEC §11).
+    std::optional<double> max_cost;
+    duration max_cost_recheck = 1h;  ///< how long a statement's estimate is trusted
     nlohmann::json params;  ///< validated by the module's schema, defaults applied
     alert_config alert;
     bool operator==(const check_config&) const = default;

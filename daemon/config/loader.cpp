@@ -480,6 +480,8 @@ struct check_defaults {
     duration timeout = 30s;
     std::size_t max_samples = 10;
     std::size_t max_tracked = 1000;
+    std::optional<double> max_cost;
+    duration max_cost_recheck = 1h;
     alert_config alert;
 };
 
@@ -492,6 +494,20 @@ std::vector<field<T>> schedule_fields() {
         duration_field("timeout", "timeout", &T::timeout, duration(10), "'timeout' must be at least 10ms"),
         count_field("max_samples", "max_samples", &T::max_samples, 0, 1000),
         count_field("max_tracked", "max_tracked", &T::max_tracked, 1, 100000),
+        {"max_cost",
+         [](reader& r, const YAML::Node& node, T& target, std::string_view) {
+             auto value = r.text(node, "max_cost");
+             if (!value) return;
+             double cost = 0;
+             const auto* end = value->data() + value->size();
+             auto [ptr, ec] = std::from_chars(value->data(), end, cost);
+             if (ec != std::errc() || ptr != end || !(cost > 0) || !std::isfinite(cost))
+                 r.error(node.Mark(), fmt::format("'max_cost' must be a positive number (the planner's estimated "
+                                                  "total cost), got '{}'", *value));
+             else
+                 target.max_cost = cost;
+         }},
+        duration_field("max_cost_recheck", "max_cost_recheck", &T::max_cost_recheck),
         {"alert",
          [](reader& r, const YAML::Node& node, T& target, std::string_view where) {
              read_fields(r, node, alert_fields(), target.alert, fmt::format("'alert' of {}", where), where);
@@ -541,6 +557,7 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
         check.timeout = defaults.timeout;
         check.max_samples = defaults.max_samples;
         check.max_tracked = defaults.max_tracked;
+        check.max_cost_recheck = defaults.max_cost_recheck;
         check.alert = defaults.alert;
         std::string where = fallback;
         bool complete = true;
@@ -593,6 +610,16 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
 
         for (const auto& f : fields) {
             if (const auto value = item[f.key]; value && f.read) f.read(r, value, check, where);
+        }
+        // The planner's estimate exists on PostgreSQL only: a max_cost in `defaults` applies
+        // to PostgreSQL checks, one on a SQLite check itself is a mistake.
+        if (database != nullptr && database->driver == db::driver_kind::sqlite) {
+            if (const auto cost_node = item["max_cost"]; cost_node && check.max_cost)
+                r.error(cost_node.Mark(), fmt::format("{}: 'max_cost' applies to PostgreSQL databases only; "
+                                                      "'{}' is SQLite", where, database->name));
+            check.max_cost.reset();
+        } else if (!item["max_cost"]) {
+            check.max_cost = defaults.max_cost;
         }
         for (const auto& receiver : check.alert.receivers) {
             if (std::find(receiver_names.begin(), receiver_names.end(), receiver) == receiver_names.end()) {

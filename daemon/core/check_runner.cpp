@@ -19,6 +19,11 @@ public:
         co_return rows;
     }
     void last_query_next() override { inner_.last_query_next(); }
+    void limit_cost(double max_cost, duration recheck) override { inner_.limit_cost(max_cost, recheck); }
+    asio::awaitable<std::optional<std::string>> plan(std::string sql, std::vector<db::value> params) override {
+        auto explained = co_await inner_.plan(std::move(sql), std::move(params));
+        co_return explained;
+    }
 
 private:
     db::session& inner_;
@@ -35,6 +40,7 @@ asio::awaitable<checks::check_result> run_check_once(const config::check_config&
     const auto deadline = began + check.timeout;
     try {
         auto session = co_await database.open_session(deadline);
+        if (check.max_cost) session->limit_cost(*check.max_cost, check.max_cost_recheck);
         recording_session recorded(*session, result.statements);
         const checks::check_context context{checks::module_args(check.params), recorded,
                                             checks::dialect_of(database.driver()), check.max_samples,

@@ -23,6 +23,7 @@
 #include "daemon/core/check_runner.hpp"
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
+#include "daemon/core/explain_cli.hpp"
 #include "daemon/core/silence_cli.hpp"
 #include "daemon/core/status_json.hpp"
 #include "daemon/alerting/summary_template.hpp"
@@ -37,6 +38,11 @@ constexpr const char* usage_text = R"(usage:
                                           run checks once; exit 0 all pass, 1 a condition holds,
                                           2 a check could not run; with --baseline (an earlier
                                           once --json output) 1 only for offenders not in it
+  invariantd explain -c FILE [--check NAME]...
+                                          run checks once, printing each statement with the
+                                          planner's estimated cost and rows and the sequential
+                                          scans over large tables; exit 0, 2 a database or
+                                          statement failed, 78 configuration error
   invariantd modules                      list check modules with their parameters and defaults
   invariantd silence add|list|expire ...  silences on a running daemon (invariantd silence --help)
   invariantd --version
@@ -56,7 +62,8 @@ std::optional<options> parse_arguments(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::size_t i = 0;
     if (i < args.size() && !args[i].empty() && args[i][0] != '-') opts.command = args[i++];
-    if (opts.command != "run" && opts.command != "validate" && opts.command != "once" && opts.command != "modules") {
+    if (opts.command != "run" && opts.command != "validate" && opts.command != "once" && opts.command != "modules" &&
+        opts.command != "explain") {
         std::cerr << "invariantd: unknown command '" << opts.command << "'\n" << usage_text;
         return std::nullopt;
     }
@@ -75,7 +82,7 @@ std::optional<options> parse_arguments(int argc, char** argv) {
             opts.config_path = *v;
         } else if (arg.rfind("--config=", 0) == 0) {
             opts.config_path = arg.substr(9);
-        } else if (arg == "--check" && opts.command == "once") {
+        } else if (arg == "--check" && (opts.command == "once" || opts.command == "explain")) {
             auto v = value("--check");
             if (!v) return std::nullopt;
             opts.only_checks.push_back(*v);
@@ -364,6 +371,13 @@ int run_command_line(int argc, char** argv) {
     if (opts->command == "modules") return command_modules();
     if (opts->command == "validate") return command_validate(*opts);
     if (opts->command == "once") return command_once(*opts);
+    if (opts->command == "explain") {
+        auto loaded = load_or_report(opts->config_path);
+        if (!loaded) return exit_config;
+        configure_logging(loaded->log.level == "info" ? "warn" : loaded->log.level, loaded->log.format);
+        secret_registry::global().add(loaded->secrets);
+        return command_explain(*loaded, opts->only_checks);
+    }
     return command_run(*opts);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/common/asio.hpp"
+#include "daemon/common/duration.hpp"
 
 namespace invariantd::db {
 
@@ -64,6 +65,16 @@ public:
     /// same round trip (PostgreSQL pipelines ROLLBACK behind it). A query after it still
     /// works — in a transaction of its own.
     virtual void last_query_next() {}
+    /// From now on, before a statement is sent, asks the planner for its estimated cost
+    /// (within the same transaction; an estimate is trusted for `recheck` per statement
+    /// text) and refuses it with "estimated cost N exceeds max_cost M" above `max_cost`.
+    /// PostgreSQL only: configuration refuses max_cost on SQLite.
+    virtual void limit_cost(double /*max_cost*/, duration /*recheck*/) {}
+    /// The planner's `EXPLAIN (FORMAT JSON)` of a statement, nothing run; nullopt for a
+    /// driver without cost estimates (SQLite).
+    virtual asio::awaitable<std::optional<std::string>> plan(std::string /*sql*/, std::vector<value> /*params*/) {
+        co_return std::nullopt;
+    }
 };
 
 /// The database engines invariantd speaks to; parsed once from the configuration.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "daemon/common/secrets.hpp"
+#include "daemon/db/query_plan.hpp"
 #include "daemon/db/run_blocking.hpp"
 
 namespace invariantd::db {
@@ -345,6 +346,16 @@ public:
     /// statements run in the same transaction, one round trip each.
     asio::awaitable<rowset> query(std::string sql, std::vector<value> params, std::size_t max_rows) override {
         const bool last = std::exchange(last_next_, false);
+        if (max_cost_) {
+            auto cost = owner_->known_cost(sql, cost_recheck_);
+            if (!cost) {
+                auto explained = co_await plan(sql, params);
+                cost = parse_query_plan(explained.value_or("")).total_cost;
+                owner_->remember_cost(sql, *cost);
+            }
+            if (*cost > *max_cost_)
+                throw error(error_kind::query, fmt::format("estimated cost {} exceeds max_cost {}", *cost, *max_cost_));
+        }
         if (in_transaction_) co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
         std::vector<pipeline_step> steps;
         steps.push_back({"BEGIN READ ONLY", {}, 0});
@@ -360,6 +371,29 @@ public:
     }
 
     void last_query_next() override { last_next_ = true; }
+    void limit_cost(double max_cost, duration recheck) override {
+        max_cost_ = max_cost;
+        cost_recheck_ = recheck;
+    }
+
+    /// EXPLAIN (FORMAT JSON) inside the session's read-only transaction (starting it, in one
+    /// pipeline, when this is the first statement), parameters bound as the statement's own.
+    asio::awaitable<std::optional<std::string>> plan(std::string sql, std::vector<value> params) override {
+        std::string explain = "EXPLAIN (FORMAT JSON) " + sql;
+        rowset rows;
+        if (in_transaction_) {
+            rows = co_await execute(*owner_, *connection_, explain, params, 1, false, deadline_);
+        } else {
+            std::vector<pipeline_step> steps;
+            steps.push_back({"BEGIN READ ONLY", {}, 0});
+            steps.push_back({timeouts_statement(), timeout_values(), 0});
+            steps.push_back({std::move(explain), std::move(params), 1});
+            in_transaction_ = true;
+            rows = co_await execute_pipeline(*owner_, *connection_, steps, deadline_, 2);
+        }
+        if (rows.rows.empty() || rows.rows.front().empty()) co_return std::nullopt;
+        co_return to_string(rows.rows.front().front());
+    }
 
 private:
     static const std::string& timeouts_statement() {
@@ -383,6 +417,8 @@ private:
     steady_clock::time_point deadline_;
     bool in_transaction_ = false;
     bool last_next_ = false;
+    std::optional<double> max_cost_;
+    duration cost_recheck_{3600000};
 };
 
 }  // namespace
@@ -517,6 +553,19 @@ asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connect
     };
     if (co_await run_blocking(blocking_.get_executor(), std::move(job)) == 0)
         spdlog::warn("database '{}': cancel request could not be sent", options_.name);
+}
+
+std::optional<double> postgres_database::known_cost(const std::string& sql, duration recheck) const {
+    const auto it = costs_.find(sql);
+    if (it == costs_.end() || steady_clock::now() - it->second.at >= recheck) return std::nullopt;
+    return it->second.cost;
+}
+
+void postgres_database::remember_cost(const std::string& sql, double cost) {
+    // Statement texts are few (a module's statements, per check); a bound keeps a
+    // misbehaving configuration from growing it without end.
+    if (costs_.size() >= 10000) costs_.clear();
+    costs_[sql] = {cost, steady_clock::now()};
 }
 
 void postgres_database::close() {

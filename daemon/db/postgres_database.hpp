@@ -1,5 +1,7 @@
 #pragma once
 #include <deque>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -46,6 +48,10 @@ public:
     /// Sends a cancel request for the running statement on a worker thread.
     asio::awaitable<void> cancel_on_server(pg_connection& connection);
     asio::any_io_executor loop() const { return loop_; }
+
+    /// The cost guard's memory: a statement's estimated cost, trusted for `recheck`.
+    std::optional<double> known_cost(const std::string& sql, duration recheck) const;
+    void remember_cost(const std::string& sql, double cost);
     const postgres_options& options() const { return options_; }
 
 private:
@@ -59,6 +65,11 @@ private:
     steady_clock::time_point retry_after_{};
     duration backoff_{0};
     std::string last_connect_error_;
+    struct cost_estimate {
+        double cost = 0;
+        steady_clock::time_point at;
+    };
+    std::map<std::string, cost_estimate> costs_;  ///< by statement text
 };
 
 }  // namespace invariantd::db
