@@ -65,6 +65,11 @@ struct database_config {
     duration max_lifetime = 1h;
     duration lock_timeout = 1s;  ///< postgres: SET LOCAL lock_timeout, capped by the check timeout
     duration busy_timeout = 5s;
+    /// postgres: a database set (SPEC §11) — this statement's first column names the member
+    /// databases on the DSN's server; checks on the set run once per member.
+    std::string discover;
+    duration discover_interval = 5min;
+    bool is_set() const { return !discover.empty(); }
     bool operator==(const database_config&) const = default;
 };
 

@@ -370,6 +370,17 @@ const std::vector<field<database_config>>& database_fields() {
         duration_field("max_lifetime", "max_lifetime", &database_config::max_lifetime),
         duration_field("lock_timeout", "lock_timeout", &database_config::lock_timeout),
         duration_field("busy_timeout", "busy_timeout", &database_config::busy_timeout),
+        {"discover",
+         [](reader& r, const YAML::Node& node, database_config& target, std::string_view) {
+             auto value = r.text(node, "discover");
+             if (!value) return;
+             if (value->find_first_not_of(" \t\r\n") == std::string::npos)
+                 r.error(node.Mark(), "'discover' must be a query whose first column names the member databases");
+             else
+                 target.discover = *value;
+         }},
+        duration_field("discover_interval", "discover_interval", &database_config::discover_interval,
+                       duration(1000), "'discover_interval' must be at least 1s"),
     };
     return fields;
 }
@@ -404,7 +415,8 @@ void read_databases(reader& r, const YAML::Node& node, std::vector<database_conf
             } else {
                 r.error(settings.Mark(), fmt::format("{}: driver sqlite needs 'path'", where));
             }
-            for (const char* key : {"dsn", "connect_timeout", "max_lifetime", "lock_timeout"}) {
+            for (const char* key : {"dsn", "connect_timeout", "max_lifetime", "lock_timeout", "discover",
+                                    "discover_interval"}) {
                 if (const auto unused = settings[key])
                     r.error(unused.Mark(), fmt::format("{}: '{}' applies to driver postgres only", where, key));
             }

@@ -23,6 +23,7 @@
 #include "daemon/core/check_runner.hpp"
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
+#include "daemon/core/database_sets.hpp"
 #include "daemon/core/explain_cli.hpp"
 #include "daemon/core/silence_cli.hpp"
 #include "daemon/core/status_json.hpp"
@@ -251,14 +252,71 @@ int command_once(const options& opts) {
     asio::io_context loop;
     std::map<std::string, std::shared_ptr<db::database>> databases;
     for (const auto& db : config.databases) databases[db.name] = make_database(loop.get_executor(), db);
-    std::vector<checks::check_result> results(selected.size());
-    for (std::size_t i = 0; i < selected.size(); ++i) {
+
+    // A check on a database set runs once per member: discover the members of the sets in
+    // use first (a set whose discovery fails makes its checks errors).
+    std::map<std::string, std::vector<std::string>> members;
+    std::map<std::string, std::string> discovery_errors;
+    for (const auto* check : selected) {
+        const auto* db = config.find_database(check->database);
+        if (!db->is_set() || members.contains(db->name) || discovery_errors.contains(db->name)) continue;
+        members[db->name];
+        asio::co_spawn(
+            loop,
+            [&, db]() -> asio::awaitable<void> {
+                try {
+                    auto found = co_await discover_members(*databases.at(db->name), *db);
+                    for (const auto& problem : found.problems)
+                        std::cerr << fmt::format("invariantd: database set '{}': {}\n", db->name, problem);
+                    members[db->name] = std::move(found.members);
+                } catch (const std::exception& e) {
+                    discovery_errors[db->name] = secret_registry::global().redact(e.what());
+                }
+            },
+            log_escaped_exception{"once discovery"});
+    }
+    loop.run();
+    loop.restart();
+
+    struct instance_run {
+        const config::check_config* check;
+        std::string name;      ///< the instance: "<check>" or "<check>/<member>"
+        std::string database;  ///< its database: "<set>/<member>" for a member
+    };
+    std::vector<instance_run> runs;
+    std::vector<checks::check_result> results;
+    for (const auto* check : selected) {
+        const auto* db = config.find_database(check->database);
+        if (!db->is_set()) {
+            runs.push_back({check, check->name, check->database});
+            continue;
+        }
+        if (auto failed = discovery_errors.find(db->name); failed != discovery_errors.end()) {
+            runs.push_back({check, check->name, check->database});
+            continue;
+        }
+        for (const auto& member : members[db->name]) {
+            const auto member_db = db->name + "/" + member;
+            if (!databases.contains(member_db))
+                databases[member_db] = make_member_database(
+                    loop.get_executor(), *db, member,
+                    std::make_shared<db::async_semaphore>(loop.get_executor(), db->max_connections));
+            runs.push_back({check, check->name + "/" + member, member_db});
+        }
+    }
+    results.resize(runs.size());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        if (auto failed = discovery_errors.find(runs[i].database); failed != discovery_errors.end()) {
+            results[i].status = checks::run_status::error;
+            results[i].error = "database set discovery failed: " + failed->second;
+            continue;
+        }
         asio::co_spawn(
             loop,
             [&, i]() -> asio::awaitable<void> {
-                const auto& check = *selected[i];
+                const auto& check = *runs[i].check;
                 results[i] = co_await run_check_once(check, *checks::find_module(check.module),
-                                                     *databases.at(check.database));
+                                                     *databases.at(runs[i].database));
             },
             log_escaped_exception{"once"});
     }
@@ -269,8 +327,9 @@ int command_once(const options& opts) {
     bool any_error = false;
     bool any_violation = false;
     nlohmann::ordered_json report = nlohmann::ordered_json::array();
-    for (std::size_t i = 0; i < selected.size(); ++i) {
-        const auto& check = *selected[i];
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const auto& check = *runs[i].check;
+        const auto& instance_name = runs[i].name;
         const auto& result = results[i];
         const std::string outcome = to_string(classify(check, result));
         // With a baseline, a violation counts only with offenders the baseline does not know
@@ -278,7 +337,7 @@ int command_once(const options& opts) {
         std::vector<std::string> new_offenders;
         bool counts = outcome == "violation";
         if (baseline && counts && checks::find_module(check.module)->names_offenders(checks::module_args(check.params))) {
-            const auto known = baseline->find(check.name);
+            const auto known = baseline->find(instance_name);
             for (const auto& key : result.output.offenders)
                 if (known == baseline->end() || !known->second.contains(key)) new_offenders.push_back(key);
             counts = !new_offenders.empty();
@@ -287,6 +346,8 @@ int command_once(const options& opts) {
         else if (counts) any_violation = true;
         if (opts.json) {
             auto entry = once_result_to_json(check, result, outcome);
+            entry["name"] = instance_name;
+            entry["database"] = runs[i].database;
             if (baseline) entry["new_offenders"] = new_offenders;
             // The alert that would fire (its `for` and notifications aside) — issue #5 sends it.
             entry["summary"] = outcome == "violation" ? nlohmann::ordered_json(render_summary(check, result.output))
@@ -297,12 +358,12 @@ int command_once(const options& opts) {
         }
         const std::string condition = check.alert.when ? " (alert when " + check.alert.when->to_string() + ")" : "";
         if (result.status != checks::run_status::ok) {
-            std::cout << fmt::format("{:<9} {}: {}\n", outcome == "timeout" ? "TIMEOUT" : "ERROR", check.name, result.error);
+            std::cout << fmt::format("{:<9} {}: {}\n", outcome == "timeout" ? "TIMEOUT" : "ERROR", instance_name, result.error);
             continue;
         }
         std::cout << fmt::format("{:<9} {}: value {}{}  [{} on {}, {:.0f} ms]\n",
-                                 outcome == "violation" ? "VIOLATION" : "ok", check.name,
-                                 config::format_number(result.output.value), condition, check.module, check.database,
+                                 outcome == "violation" ? "VIOLATION" : "ok", instance_name,
+                                 config::format_number(result.output.value), condition, check.module, runs[i].database,
                                  result.duration_seconds * 1000);
         for (const auto& [name, value] : result.output.details)
             std::cout << fmt::format("          {} = {}\n", name, config::format_number(value));
@@ -311,7 +372,7 @@ int command_once(const options& opts) {
                                      render_summary(check, result.output));
             for (const auto& sample : result.output.samples) std::cout << "          - " << sample.dump() << '\n';
         }
-        for (const auto& key : new_offenders) std::cout << fmt::format("{}: {}\n", check.name, key);
+        for (const auto& key : new_offenders) std::cout << fmt::format("{}: {}\n", instance_name, key);
     }
     const int code = any_error ? exit_check_error : any_violation ? exit_violation : exit_ok;
     if (opts.json) {

@@ -1,9 +1,11 @@
 #include "daemon/core/daemon_app.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "checks/registry.hpp"
@@ -50,6 +52,7 @@ daemon_app::daemon_app(asio::io_context& loop, std::string config_path, config::
 daemon_app::~daemon_app() {
     for (auto& [name, task] : tasks_) task->stop(true);
     for (auto& [name, entry] : databases_) entry.database->close();
+    for (auto& [name, set] : sets_) set.discover->close();
 }
 
 void daemon_app::start() {
@@ -78,8 +81,48 @@ void daemon_app::apply(config::daemon_config next) {
     metrics_.set_duration_buckets(next.server.duration_buckets.empty() ? default_duration_buckets()
                                                                         : next.server.duration_buckets);
 
+    // Sets first: a set whose definition changed is replaced whole (members rediscovered).
+    std::map<std::string, set_entry> sets;
+    for (const auto& db_config : next.databases) {
+        if (!db_config.is_set()) continue;
+        auto existing = sets_.find(db_config.name);
+        if (existing != sets_.end() && existing->second.config == db_config) {
+            sets.emplace(db_config.name, std::move(existing->second));
+            sets_.erase(existing);
+            continue;
+        }
+        auto discover_config = db_config;
+        discover_config.max_connections = 1;  // its own connection, outside the set's bound
+        set_entry entry{db_config,
+                        make_database(loop_.get_executor(), discover_config),
+                        std::make_shared<db::async_semaphore>(loop_.get_executor(), db_config.max_connections),
+                        {},
+                        true,
+                        {},
+                        std::make_shared<asio::steady_timer>(loop_)};
+        metrics_.add_database(db_config.name);
+        asio::co_spawn(loop_, discover_loop(db_config.name, entry.next_discovery),
+                       log_escaped_exception{"database set discovery"});
+        sets.emplace(db_config.name, std::move(entry));
+    }
+    for (auto& [name, old] : sets_) {
+        old.next_discovery->cancel();
+        old.discover->close();
+        if (!sets.contains(name)) metrics_.remove_database(name);
+        for (const auto& member : old.members) {
+            const auto member_name = name + "/" + member;
+            if (auto it = databases_.find(member_name); it != databases_.end()) {
+                it->second.database->close();
+                databases_.erase(it);
+                metrics_.remove_database(member_name);
+            }
+        }
+    }
+    sets_ = std::move(sets);
+
     std::map<std::string, database_entry> databases;
     for (const auto& db_config : next.databases) {
+        if (db_config.is_set()) continue;
         auto existing = databases_.find(db_config.name);
         if (existing != databases_.end() && existing->second.config == db_config) {
             databases.emplace(db_config.name, std::move(existing->second));
@@ -91,6 +134,11 @@ void daemon_app::apply(config::daemon_config next) {
         databases.emplace(db_config.name, std::move(entry));
     }
     for (auto& [name, old] : databases_) {
+        const auto slash = name.find('/');
+        if (slash != std::string::npos && sets_.contains(name.substr(0, slash))) {
+            databases.emplace(name, std::move(old));  // a member of a set that stays
+            continue;
+        }
         old.database->close();
         if (!databases.contains(name)) metrics_.remove_database(name);
     }
@@ -99,17 +147,24 @@ void daemon_app::apply(config::daemon_config next) {
     for (const auto& receiver : next.receivers) metrics_.add_receiver(receiver.name);
     alerts_.configure(next.receivers);
     alerts_.configure_checks(next.checks, next.maintenance);
+    reconcile_tasks(next);
+    config_ = std::move(next);
+}
 
+std::string daemon_app::database_of(const config::check_config& check, const check_instance& instance) {
+    return instance.member().empty() ? check.database : check.database + "/" + instance.member();
+}
+
+void daemon_app::reconcile_tasks(const config::daemon_config& config) {
     std::map<std::string, std::shared_ptr<check_task>> tasks;
-    for (const auto& check : next.checks) {
-        const auto& database = databases_.at(check.database).database;
-        const auto instance = check_instance::of(check.name);
+    auto add = [&](const config::check_config& check, const check_instance& instance,
+                   const std::shared_ptr<db::database>& database) {
         auto existing = tasks_.find(instance.name());
         if (existing != tasks_.end() && existing->second->config() == check &&
             existing->second->database() == database) {
-            tasks.emplace(check.name, existing->second);
+            tasks.emplace(instance.name(), existing->second);
             tasks_.erase(existing);
-            continue;
+            return;
         }
         if (existing != tasks_.end()) {
             existing->second->stop(true);
@@ -124,10 +179,20 @@ void daemon_app::apply(config::daemon_config next) {
             const auto* cover = alerts_.cover(name);
             return cover == nullptr || !cover->pause;
         });
-        metrics_.add_check(instance.name(), check.module, check.database);
+        metrics_.add_check(instance.name(), check.module, database_of(check, instance));
         metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
         tasks.emplace(instance.name(), task);
         task->start();
+    };
+    for (const auto& check : config.checks) {
+        if (auto set = sets_.find(check.database); set != sets_.end()) {
+            for (const auto& member : set->second.members) {
+                const auto instance = check_instance::of_member(check.name, member);
+                add(check, instance, databases_.at(database_of(check, instance)).database);
+            }
+            continue;
+        }
+        add(check, check_instance::of(check.name), databases_.at(check.database).database);
     }
     for (auto& [name, old] : tasks_) {
         old->stop(true);
@@ -138,7 +203,69 @@ void daemon_app::apply(config::daemon_config next) {
     std::set<check_instance> configured;
     for (const auto& [name, task] : tasks_) configured.insert(task->instance());
     alerts_.retain(configured);
-    config_ = std::move(next);
+}
+
+asio::awaitable<void> daemon_app::discover_loop(std::string set_name, std::shared_ptr<asio::steady_timer> timer) {
+    while (!shutting_down_) {
+        auto it = sets_.find(set_name);
+        if (it == sets_.end() || it->second.next_discovery != timer) co_return;  // the set was replaced
+        auto database = it->second.discover;
+        const auto set_config = it->second.config;
+        discovered_members found;
+        std::string failure;
+        try {
+            found = co_await discover_members(*database, set_config);
+        } catch (const std::exception& e) {
+            failure = secret_registry::global().redact(e.what());
+        }
+        it = sets_.find(set_name);
+        if (it == sets_.end() || it->second.next_discovery != timer || shutting_down_) co_return;
+        auto& set = it->second;
+        set.up = failure.empty();
+        if (!failure.empty()) {
+            // Members stay as they were: a failed discovery is not "every tenant is gone".
+            set.error = "discover failed: " + failure;
+            spdlog::error("database set '{}': {}", set_name, set.error);
+        } else {
+            set.error = fmt::format("{}", fmt::join(found.problems, "; "));
+            for (const auto& problem : found.problems) spdlog::warn("database set '{}': {}", set_name, problem);
+            update_members(set, std::move(found.members));
+        }
+        metrics_.set_database_up(set_name, set.up && found.problems.empty());
+        timer->expires_after(set.config.discover_interval);
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+    }
+}
+
+void daemon_app::update_members(set_entry& set, std::vector<std::string> members) {
+    if (members == set.members) return;
+    const std::set<std::string> next(members.begin(), members.end());
+    for (const auto& gone : set.members) {
+        if (next.contains(gone)) continue;
+        const auto name = set.config.name + "/" + gone;
+        spdlog::info("database set '{}': member '{}' is gone", set.config.name, gone);
+        if (auto it = databases_.find(name); it != databases_.end()) {
+            it->second.database->close();
+            databases_.erase(it);
+        }
+        metrics_.remove_database(name);
+    }
+    for (const auto& member : members) {
+        const auto name = set.config.name + "/" + member;
+        if (databases_.contains(name)) continue;
+        spdlog::info("database set '{}': member '{}' found", set.config.name, member);
+        auto member_config = set.config;
+        member_config.name = name;
+        databases_.emplace(name, database_entry{member_config,
+                                                make_member_database(loop_.get_executor(), set.config, member, set.slots),
+                                                true,
+                                                {}});
+        metrics_.add_database(name);
+    }
+    set.members = std::move(members);
+    reconcile_tasks(config_);
 }
 
 void daemon_app::on_result(check_task& task, const checks::check_result& result) {
@@ -161,16 +288,17 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
     if (succeeded(outcome)) value = result.output.value;
     alerts_.record_history(instance, {result.started, value, outcome});
 
-    auto entry = databases_.find(check.database);
+    const auto database_name = database_of(check, instance);
+    auto entry = databases_.find(database_name);
     if (entry == databases_.end() || entry->second.database != task.database()) return;
     const bool up = !result.database_unavailable;
     if (up != entry->second.up) {
-        if (up) spdlog::info("database '{}' is reachable again", check.database);
-        else spdlog::error("database '{}' is unavailable: {}", check.database, result.error);
+        if (up) spdlog::info("database '{}' is reachable again", database_name);
+        else spdlog::error("database '{}' is unavailable: {}", database_name, result.error);
     }
     entry->second.up = up;
     entry->second.error = up ? std::string() : result.error;
-    metrics_.set_database_up(check.database, up);
+    metrics_.set_database_up(database_name, up);
 }
 
 std::vector<std::string> daemon_app::reload() {
@@ -229,6 +357,10 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
     }
     co_await alerts_.stop();
     for (auto& [name, entry] : databases_) entry.database->close();
+    for (auto& [name, set] : sets_) {
+        set.next_discovery->cancel();
+        set.discover->close();
+    }
     spdlog::info("invariantd stopped");
     loop_.stop();
 }
@@ -251,6 +383,9 @@ asio::awaitable<void> daemon_app::metrics_settled() { co_await publisher_.fresh(
 std::vector<database_health> daemon_app::databases() const {
     std::vector<database_health> out;
     for (const auto& [name, entry] : databases_) out.push_back({name, entry.up, entry.error});
+    // A set is up when its discover statement ran and named nothing it had to leave out.
+    for (const auto& [name, set] : sets_) out.push_back({name, set.up && set.error.empty(), set.error});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include "daemon/alerting/alert_pipeline.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/check_task.hpp"
+#include "daemon/core/database_sets.hpp"
 #include "daemon/core/http_api.hpp"
 #include "daemon/core/http_server.hpp"
 #include "daemon/core/metrics.hpp"
@@ -56,7 +57,27 @@ private:
         std::string error;
     };
 
+    /// One database set: its discovery connection and loop, its members, the slots they share.
+    struct set_entry {
+        config::database_config config;
+        std::shared_ptr<db::database> discover;
+        std::shared_ptr<db::async_semaphore> slots;
+        std::vector<std::string> members;  ///< as last discovered
+        bool up = true;                    ///< the discover statement ran
+        std::string error;                 ///< why not, or the rows it left out
+        std::shared_ptr<asio::steady_timer> next_discovery;  ///< cancelled when the set goes
+    };
+
     void apply(config::daemon_config next);
+    /// Makes tasks_ hold one task per check instance of `config` (per member for sets),
+    /// keeping the tasks whose definition and database did not change.
+    void reconcile_tasks(const config::daemon_config& config);
+    asio::awaitable<void> discover_loop(std::string set, std::shared_ptr<asio::steady_timer> timer);
+    /// Replaces the members of `set` by `members`: drivers and metrics of new members added,
+    /// those of gone members closed; tasks reconciled (a gone member's alerts resolve).
+    void update_members(set_entry& set, std::vector<std::string> members);
+    /// The database name of an instance: the check's database, "<set>/<member>" for a member.
+    static std::string database_of(const config::check_config& check, const check_instance& instance);
     void on_result(check_task& task, const checks::check_result& result);
     /// Sets the series derived from other state (silenced, connection counts).
     void refresh_derived_metrics();
@@ -70,7 +91,8 @@ private:
     alert_pipeline alerts_;
     http_api api_;
     http_server server_;
-    std::map<std::string, database_entry> databases_;
+    std::map<std::string, database_entry> databases_;  ///< set members as "<set>/<member>"
+    std::map<std::string, set_entry> sets_;
     std::map<std::string, std::shared_ptr<check_task>> tasks_;  ///< by instance name
     metrics_publisher publisher_;  ///< after everything its refresh reads: destroyed first
     asio::signal_set reload_signal_;

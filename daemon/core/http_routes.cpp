@@ -1,7 +1,9 @@
 #include "daemon/core/http_routes.hpp"
 
 #include <cctype>
+#include <optional>
 #include <regex>
+#include <utility>
 #include <stdexcept>
 
 namespace invariantd {
@@ -23,6 +25,38 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+/// "%xx" escapes decoded; nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(text[i + 2])))
+            return std::nullopt;
+        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+    }
+    return out;
+}
+
+/// The instance name a path segment pair denotes: a check name ([a-z0-9_]+), optionally
+/// followed by "/" and a non-empty member name (decoded, without '/').
+std::optional<std::string> instance_from_path(std::string_view text) {
+    static const std::regex check_name("[a-z0-9_]+");
+    const auto slash = text.find('/');
+    const auto check = text.substr(0, slash);
+    if (!std::regex_match(check.begin(), check.end(), check_name)) return std::nullopt;
+    if (slash == std::string_view::npos) return std::string(check);
+    auto member = percent_decode(text.substr(slash + 1));
+    if (!member || member->empty() || member->find('/') != std::string::npos ||
+        text.substr(slash + 1).find('/') != std::string_view::npos)
+        return std::nullopt;
+    return std::string(check) + "/" + *member;
+}
+
 }  // namespace
 
 route_match match_route(std::string_view path) {
@@ -39,16 +73,29 @@ route_match match_route(std::string_view path) {
     std::match_results<std::string_view::const_iterator> silence_match;
     if (std::regex_match(path.begin(), path.end(), silence_match, silence_path))
         return {route::silence, silence_match[1].str(), "DELETE, OPTIONS", true};
-    static const std::regex check_path("^/api/v1/checks/([a-z0-9_]+)(/run|/offenders|/history)?$");
-    static const std::regex check_page_path("^/checks/([a-z0-9_]+)$");
-    std::match_results<std::string_view::const_iterator> match;
-    if (std::regex_match(path.begin(), path.end(), match, check_page_path))
-        return {route::check_page, match[1].str(), read_only, false};
-    if (std::regex_match(path.begin(), path.end(), match, check_path)) {
-        if (match[2].matched && match[2].str() == "/offenders") return {route::offenders, match[1].str(), read_only, true};
-        if (match[2].matched && match[2].str() == "/history") return {route::history, match[1].str(), read_only, true};
-        if (match[2].matched) return {route::run_check, match[1].str(), "POST, OPTIONS", true};
-        return {route::check, match[1].str(), read_only, true};
+    // "<check>" or "<check>/<member>" (a database set's instance; the member percent-encoded
+    // where it needs to be). A trailing /run, /offenders or /history is the sub-resource.
+    if (path.rfind("/checks/", 0) == 0) {
+        if (auto instance = instance_from_path(path.substr(8)))
+            return {route::check_page, *instance, read_only, false};
+    }
+    if (path.rfind("/api/v1/checks/", 0) == 0) {
+        auto rest = path.substr(15);
+        route target = route::check;
+        for (const auto& [suffix, kind] : {std::pair<std::string_view, route>{"/run", route::run_check},
+                                           {"/offenders", route::offenders},
+                                           {"/history", route::history}}) {
+            if (rest.size() > suffix.size() && rest.substr(rest.size() - suffix.size()) == suffix) {
+                rest.remove_suffix(suffix.size());
+                target = kind;
+                break;
+            }
+        }
+        if (auto instance = instance_from_path(rest)) {
+            const bool api = true;
+            if (target == route::run_check) return {target, *instance, "POST, OPTIONS", api};
+            return {target, *instance, read_only, api};
+        }
     }
     return {route::not_found, {}, {}, path.rfind("/api/", 0) == 0 || path.rfind("/-/", 0) == 0};
 }

@@ -19,7 +19,11 @@ public:
     using closer = std::function<void(Connection)>;
 
     connection_pool(asio::any_io_executor loop, std::size_t max_connections, closer close)
-        : slots_(loop, std::max<std::size_t>(1, max_connections)), close_(std::move(close)) {}
+        : slots_(std::make_shared<async_semaphore>(loop, std::max<std::size_t>(1, max_connections))),
+          close_(std::move(close)) {}
+    /// A pool whose slots are shared with other pools (the members of a database set).
+    connection_pool(std::shared_ptr<async_semaphore> shared_slots, closer close)
+        : slots_(std::move(shared_slots)), close_(std::move(close)) {}
     ~connection_pool() { close(); }
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;
@@ -29,7 +33,7 @@ public:
     asio::awaitable<bool> acquire(steady_clock::time_point deadline) {
         // The co_await stands alone, not inside the if: written as `if (!co_await ...)` this
         // class-template coroutine died with SIGILL at its first resume (g++ 12, ASan+UBSan).
-        const bool granted = co_await slots_.acquire(deadline);
+        const bool granted = co_await slots_->acquire(deadline);
         if (granted) ++busy_;
         co_return granted;
     }
@@ -49,12 +53,12 @@ public:
         --busy_;
         if (reusable && !closed_) idle_.push_back(std::move(connection));
         else close_(std::move(connection));
-        slots_.release();
+        slots_->release();
     }
     /// Ends a loan whose connection could not be opened.
     void abandon() {
         --busy_;
-        slots_.release();
+        slots_->release();
     }
     /// Stops reuse: idle connections are closed now, lent ones when they come back.
     void close() {
@@ -68,7 +72,7 @@ public:
     pool_stats stats() const { return {idle_.size(), busy_}; }
 
 private:
-    async_semaphore slots_;
+    std::shared_ptr<async_semaphore> slots_;
     closer close_;
     std::deque<Connection> idle_;
     std::size_t busy_ = 0;

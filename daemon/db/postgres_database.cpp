@@ -433,7 +433,10 @@ postgres_database::postgres_database(asio::any_io_executor loop, postgres_option
       options_(std::move(options)),
       blocking_(1),
       // A discarded connection's destructor hands PQfinish to blocking_.
-      pool_(loop, options_.max_connections, [](std::unique_ptr<pg_connection>) {}) {}
+      pool_(options_.shared_slots ? connection_pool<std::unique_ptr<pg_connection>>(options_.shared_slots,
+                                                                                    [](std::unique_ptr<pg_connection>) {})
+                                  : connection_pool<std::unique_ptr<pg_connection>>(
+                                        loop, options_.max_connections, [](std::unique_ptr<pg_connection>) {})) {}
 
 postgres_database::~postgres_database() {
     pool_.close();
@@ -452,9 +455,16 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(
     const auto connect_deadline = std::min(deadline, now + options_.connect_timeout);
     // PQconnectStartParams may resolve the host name: off the loop. application_name comes
     // after the expanded DSN, so it overrides whatever the DSN says.
-    auto start = [dsn = options_.dsn]() -> PGconn* {
-        const char* keywords[] = {"dbname", "application_name", nullptr};
-        const char* values[] = {dsn.c_str(), "invariantd", nullptr};
+    // A set member's database name comes after the DSN too: only the first dbname is
+    // expanded as a connection string, a later one is a plain database name that wins.
+    auto start = [dsn = options_.dsn, member = options_.database_name]() -> PGconn* {
+        if (member.empty()) {
+            const char* keywords[] = {"dbname", "application_name", nullptr};
+            const char* values[] = {dsn.c_str(), "invariantd", nullptr};
+            return PQconnectStartParams(keywords, values, 1);
+        }
+        const char* keywords[] = {"dbname", "dbname", "application_name", nullptr};
+        const char* values[] = {dsn.c_str(), member.c_str(), "invariantd", nullptr};
         return PQconnectStartParams(keywords, values, 1);
     };
     PGconn* raw = co_await run_blocking(blocking_.get_executor(), std::move(start));
@@ -521,6 +531,8 @@ asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady
 
 asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_connection> connection) {
     bool reusable = !connection->broken && !pool_.closed() && PQstatus(connection->get()) == CONNECTION_OK;
+    // A set member holds no idle connection: the set's bound counts open connections.
+    const bool keep = !options_.shared_slots;
     const auto transaction = PQtransactionStatus(connection->get());
     if (reusable && transaction == PQTRANS_ACTIVE) {
         // The check was abandoned mid-statement: stop it on the server, do not reuse.
@@ -539,7 +551,7 @@ asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_conne
     } else if (transaction == PQTRANS_UNKNOWN) {
         reusable = false;
     }
-    pool_.give_back(std::move(connection), reusable);
+    pool_.give_back(std::move(connection), reusable && keep);
 }
 
 asio::awaitable<void> postgres_database::cancel_on_server(pg_connection& connection) {

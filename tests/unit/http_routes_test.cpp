@@ -22,7 +22,19 @@ TEST_CASE("paths map onto routes with their allowed methods", "[http]") {
     CHECK(run.target == route::run_check);
     CHECK(run.check_name == "shift_coverage");
 
-    for (const char* unknown : {"/metricsx", "/api/v1/checks/Bad-Name", "/api/v1/checks/a/b", "/api/v2/checks", "//"}) {
+    // A database set's instance "<check>/<member>", the member percent-decoded.
+    const auto member = match_route("/api/v1/checks/missing_server/tenant%2Da");
+    CHECK(member.target == route::check);
+    CHECK(member.check_name == "missing_server/tenant-a");
+    const auto member_run = match_route("/api/v1/checks/missing_server/tenant_a/run");
+    CHECK(member_run.target == route::run_check);
+    CHECK(member_run.check_name == "missing_server/tenant_a");
+    CHECK(match_route("/api/v1/checks/c/tenant_a/offenders").target == route::offenders);
+    CHECK(match_route("/api/v1/checks/c/tenant_a/history").check_name == "c/tenant_a");
+    CHECK(match_route("/checks/c/tenant_a").target == route::check_page);
+
+    for (const char* unknown : {"/metricsx", "/api/v1/checks/Bad-Name", "/api/v1/checks/a/b/c", "/api/v1/checks/a/",
+                                "/api/v1/checks/a/%zz", "/api/v1/checks/a/x%2Fy", "/api/v2/checks", "//"}) {
         INFO(unknown);
         CHECK(match_route(unknown).target == route::not_found);
     }
