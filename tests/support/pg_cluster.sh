@@ -43,6 +43,8 @@ CREATE DATABASE invariantd_test2 OWNER invariantd_test;
 \c invariantd_test
 -- What the daemon costs the server's statement statistics is part of the tests.
 CREATE EXTENSION pg_stat_statements;
+-- Benchmarks start their counts from zero.
+GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO invariantd_test;
 SQL
   ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements\""
   if [ "$(id -u)" -eq 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
