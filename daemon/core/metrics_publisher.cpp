@@ -35,7 +35,7 @@ void metrics_publisher::changed() {
 }
 
 asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::current() {
-    if (has_body_ && last_build_took_ > wait_budget) co_return body_;
+    if (has_body_ && body_->text.size() > wait_budget_bytes) co_return body_;
     co_return co_await fresh();
 }
 
@@ -84,7 +84,6 @@ asio::awaitable<void> metrics_publisher::build_loop() {
             return std::make_shared<const prepared_exposition>(prepare_exposition(std::move(text)));
         };
         auto prepared = co_await run_blocking(worker_.get_executor(), std::move(build));
-        last_build_took_ = steady_clock::now() - last_build;
         body_ = std::move(prepared);
         built_generation_ = generation;
         has_body_ = true;

@@ -13,8 +13,8 @@ namespace invariantd {
 /// and its gzip form on its own worker thread — at most once per `spacing`, right away after
 /// a quiet spell — so a scrape copies bytes and appends process_*, whatever the number of
 /// checks, and never holds up the loop (or /health) with serialisation. While builds are
-/// cheap (the last took under `wait_budget`, i.e. a few hundred checks) a scrape waits for
-/// one that holds every change so far, so /metrics never lags behind the API; past that a
+/// cheap (a body under `wait_budget_bytes`, a few hundred checks) a scrape waits for one
+/// that holds every change so far, so /metrics never lags behind the API; past that a
 /// scrape is served the prepared body, at most `spacing` plus one build old. fresh() is for
 /// answers that promise their results are visible (POST run?wait=1, reload, silences).
 /// Loop thread only.
@@ -48,8 +48,10 @@ private:
     daemon_metrics& metrics_;
     std::function<void()> refresh_;
     duration spacing_;
-    static constexpr auto wait_budget = std::chrono::milliseconds(5);
-    steady_clock::duration last_build_took_ = steady_clock::duration::max();
+    /// Up to this size (a few hundred checks; a build well under 5 ms) a scrape waits for a
+    /// fresh body. Judged by size, not by a measured time, so a loaded machine does not make
+    /// the answer flip.
+    static constexpr std::size_t wait_budget_bytes = 256 * 1024;
     asio::thread_pool worker_{1};
     asio::steady_timer wake_;   ///< the builder sleeps on it; cancel() wakes it
     asio::steady_timer built_;  ///< waiters for a build sleep on it; cancel() wakes them all

@@ -31,7 +31,8 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
     nlohmann::ordered_json out{
         {"name", task.instance().name()},
         {"module", config.module},
-        {"database", config.database},
+        {"database", task.instance().member().empty() ? config.database
+                                                       : config.database + "/" + task.instance().member()},
         {"interval", format_duration(config.interval)},
         {"state", task.state_name(book.state(task.instance()))},
         {"value", nullptr},

@@ -1,6 +1,11 @@
 // The HTTP API of the real daemon binary over real loopback sockets.
 #include <catch2/catch.hpp>
 
+#include "daemon/common/time_format.hpp"
+
+#include <cmath>
+#include <sstream>
+
 #include <sys/resource.h>
 
 #include <filesystem>
@@ -9,6 +14,7 @@
 
 #include "tests/support/daemon_fixture.hpp"
 
+using namespace invariantd;
 using namespace invariantd::test;
 using namespace std::chrono_literals;
 
@@ -244,6 +250,7 @@ TEST_CASE("idle and half-sent connections never lock out /health: the most idle 
 
 TEST_CASE("/metrics is gzip-compressed when the client accepts it", "[http]") {
     daemon_fixture f(missing_server_check);
+    REQUIRE(poll_until([&] { return first_run_done(f.port(), "missing_server"); }));
     const auto plain = http_get(f.port(), "/metrics");
     const auto zipped = http_get(f.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
     CHECK(zipped.status == 200);
@@ -251,6 +258,44 @@ TEST_CASE("/metrics is gzip-compressed when the client accepts it", "[http]") {
     CHECK(zipped.body.size() < plain.body.size());
     CHECK(gunzip(zipped.body).find("invariantd_build_info") != std::string::npos);
     CHECK(plain.header("content-encoding").empty());
+    // The prepared body and the per-scrape process_* tail: one gzip member with the same
+    // series as the plain body (nothing changed in between: the check runs hourly).
+    auto series = [](const std::string& text) {
+        std::vector<std::string> names;
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("process_", 0) == 0) line = line.substr(0, line.find(' '));  // read per scrape
+            names.push_back(line);
+        }
+        return names;
+    };
+    const auto unzipped = gunzip(zipped.body);
+    CHECK(series(unzipped) == series(plain.body));
+    CHECK(unzipped.find("\nprocess_resident_memory_bytes ") != std::string::npos);
+}
+
+TEST_CASE("/metrics follows scheduled runs without being asked to wait", "[http][metrics]") {
+    daemon_fixture f("  - { name: ticking, module: sql, database: pos, interval: 200ms, params: { mode: scalar, query: "
+                     "\"SELECT count(*) FROM sales\" } }\n");
+    // The run the API reports last is in the scrapes that follow (within the coalescing delay:
+    // polled, not timed).
+    for (int i = 0; i < 3; ++i) {
+        const auto entry = nlohmann::json::parse(http_get(f.port(), "/api/v1/checks/ticking").body);
+        if (entry["last_run"].is_null()) {
+            REQUIRE(poll_until([&] {
+                return !nlohmann::json::parse(http_get(f.port(), "/api/v1/checks/ticking").body)["last_run"].is_null();
+            }));
+            continue;
+        }
+        const auto last_run = parse_rfc3339(entry["last_run"].get<std::string>());
+        REQUIRE(last_run);
+        const double api_seconds = std::floor(unix_seconds(*last_run) * 1000.0) / 1000.0;
+        REQUIRE(poll_until([&] {
+            const auto text = http_get(f.port(), "/metrics").body;
+            return metric_value(text, "invariantd_check_last_run_timestamp_seconds{check=\"ticking\"}").value_or(0) >=
+                   api_seconds;
+        }));
+    }
 }
 
 TEST_CASE("with an api_token, /api and /-/ need the bearer token; probes and metrics stay open", "[http]") {
