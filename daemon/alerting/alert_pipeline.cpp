@@ -130,7 +130,7 @@ std::size_t alert_pipeline::observe(const config::check_config& check, const che
     // Timed for the ledger benchmark (tests/bench/modules_at_scale.sh): the loop's share of
     // a run's offender work, which grows with the number of keys.
     const auto started = steady_clock::now();
-    const bool muted = covers_.contains(instance.check());
+    const bool muted = covers_.contains(instance.name());
     auto update = book_.observe(check, instance, run, system_clock::now(), muted);
     const auto cleared = update.offenders_cleared;
     const bool ledger_changed = !update.ledgers_changed.empty();
@@ -196,17 +196,23 @@ void alert_pipeline::refresh_mutes(system_clock::time_point now) {
     if (stopping_) return;
     covers_.clear();
     window_spans_ = mutes_.window_spans(now);  // once, not once per check: zone arithmetic
-    for (const auto& [name, check] : checks_)
-        if (auto found = mutes_.cover_of(name, now, window_spans_)) covers_.emplace(name, std::move(*found));
+    // Per instance: a glob may name a database set's member ("missing_server/tenant_*"), and
+    // one naming the check covers all of its members (mute_schedule matches both).
+    for (const auto& instance : instances_) {
+        if (!checks_.contains(instance.check())) continue;
+        if (auto found = mutes_.cover_of(instance.name(), now, window_spans_))
+            covers_.emplace(instance.name(), std::move(*found));
+    }
     for (auto it = held_.begin(); it != held_.end();) {
         if (covers_.contains(*it)) {
             ++it;
             continue;
         }
         // The cover ended: every receiver is brought to the alert's current state.
-        if (auto check = checks_.find(*it); check != checks_.end()) {
+        const auto instance = check_instance::from_name(*it);
+        if (auto check = checks_.find(instance.check()); check != checks_.end()) {
             spdlog::info("check '{}' is no longer silenced", *it);
-            apply(book_.release(check->second, check_instance::of(*it), now));
+            apply(book_.release(check->second, instance, now));
         }
         it = held_.erase(it);
     }
@@ -221,6 +227,8 @@ void alert_pipeline::refresh_mutes(system_clock::time_point now) {
 
 void alert_pipeline::retain(const std::set<check_instance>& configured) {
     if (stopping_) return;
+    instances_ = configured;
+    refresh_mutes(system_clock::now());
     std::vector<std::string> removed;
     for (const auto& [name, points] : history_.all())
         if (!configured.contains(check_instance::from_name(name))) removed.push_back(name);

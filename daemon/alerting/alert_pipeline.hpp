@@ -39,7 +39,8 @@ public:
     /// After every run of `instance`; returns how many of its offenders cleared.
     std::size_t observe(const config::check_config& check, const check_instance& instance,
                         const run_observation& run);
-    /// Resolves the open alerts of every instance not in `configured`.
+    /// Resolves the open alerts of every instance not in `configured`, and evaluates the
+    /// silences and windows for exactly these instances from now on.
     void retain(const std::set<check_instance>& configured);
 
     /// The checks as configured now (a release needs their receivers) and the maintenance
@@ -57,9 +58,9 @@ public:
     const mute_schedule& mutes() const { return mutes_; }
     /// Each window's current or next occurrence as of the last evaluation (mutes().windows() order).
     const std::vector<std::optional<window_span>>& window_spans() const { return window_spans_; }
-    /// What holds `check`'s notifications now (evaluated at every silence or window boundary,
-    /// at most a second late), or nullptr.
-    const mute_cover* cover(const std::string& check) const;
+    /// What holds the notifications of `instance` (its name: "<check>" or "<check>/<member>")
+    /// now (evaluated at every silence or window boundary, at most a second late), or nullptr.
+    const mute_cover* cover(const std::string& instance) const;
 
     /// Read-only view for the API, the status page and the metrics.
     const alert_book& book() const { return book_; }
@@ -101,6 +102,7 @@ private:
     mute_schedule mutes_;
     run_history history_;
     std::map<std::string, config::check_config> checks_;    ///< by check name
+    std::set<check_instance> instances_;                    ///< every instance running (retain())
     std::map<std::string, mute_cover> covers_;              ///< the covered checks, as of the last refresh
     std::vector<std::optional<window_span>> window_spans_;  ///< as of the last refresh
     std::set<std::string> held_;                            ///< checks covered since their last release

@@ -16,9 +16,14 @@ namespace {
 constexpr auto listed_after_end = std::chrono::hours(24);
 constexpr auto longest_silence = std::chrono::hours(24 * 90);
 
-bool matches_any(const std::vector<std::string>& patterns, const std::string& check) {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& pattern) { return glob_match(pattern, check); });
+/// `name` is a check instance: "<check>", or "<check>/<member>" for a database set's member,
+/// which a pattern matches by its full name or by its check's name.
+bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
+    const auto slash = name.find('/');
+    const std::string check = slash == std::string::npos ? std::string() : name.substr(0, slash);
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
+        return glob_match(pattern, name) || (!check.empty() && glob_match(pattern, check));
+    });
 }
 
 /// Every occurrence of a weekly window that may touch [now - 8 days, now + 8 days]: a window

@@ -175,7 +175,7 @@ void daemon_app::reconcile_tasks(const config::daemon_config& config) {
             loop_.get_executor(), instance, check, *module, database,
             [this](check_task& t, const checks::check_result& result) { on_result(t, result); });
         // A maintenance window with action pause keeps the check from running at all.
-        task->set_run_gate([this, name = check.name] {
+        task->set_run_gate([this, name = instance.name()] {
             const auto* cover = alerts_.cover(name);
             return cover == nullptr || !cover->pause;
         });
@@ -366,7 +366,7 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
 }
 
 void daemon_app::refresh_derived_metrics() {
-    for (const auto& [name, task] : tasks_) metrics_.set_check_silenced(name, alerts_.cover(task->instance().check()) != nullptr);
+    for (const auto& [name, task] : tasks_) metrics_.set_check_silenced(name, alerts_.cover(task->instance().name()) != nullptr);
     for (const auto& [name, entry] : databases_) {
         const auto stats = entry.database->stats();
         metrics_.set_database_connections(name, stats.idle, stats.busy);

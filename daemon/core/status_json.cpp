@@ -44,7 +44,7 @@ nlohmann::ordered_json check_to_json(const check_task& task, const alert_pipelin
         {"condition", config.alert.when ? nlohmann::ordered_json(config.alert.when->to_string())
                                         : nlohmann::ordered_json(nullptr)},
     };
-    const auto* cover = alerts.cover(task.instance().check());
+    const auto* cover = alerts.cover(task.instance().name());
     out["silenced_until"] = cover ? nlohmann::ordered_json(format_rfc3339(cover->until)) : nullptr;
     out["silence_comment"] = cover ? nlohmann::ordered_json(cover->reason) : nullptr;
     // The maintenance window that covers the check now, or the next one to start.

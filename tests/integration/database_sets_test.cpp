@@ -99,6 +99,22 @@ TEST_CASE("a database set: one check instance per member, members added and remo
     CHECK(last_actions(pager) ==
           std::map<std::string, std::string>{{"invariantd/missing_server/dset_tenant_a", "trigger"},
                                              {"invariantd/missing_server/dset_tenant_c", "trigger"}});
+    // A silence may name one member's instance: it covers that instance only.
+    const auto created = http_call(port, "POST", "/api/v1/silences", {{"Content-Type", "application/json"}},
+                                   R"({"checks": ["missing_server/dset_tenant_a"], "duration": "2h",
+                                       "comment": "tenant a migrates", "created_by": "test"})");
+    REQUIRE(created.status == 201);
+    const auto silenced = [&](const std::string& member) {
+        return !nlohmann::json::parse(http_get(port, "/api/v1/checks/missing_server/" + member).body)["silenced_until"]
+                    .is_null();
+    };
+    CHECK(silenced("dset_tenant_a"));
+    CHECK_FALSE(silenced("dset_tenant_c"));
+    CHECK(metric_value(http_get(port, "/metrics").body,
+                       "invariantd_check_silenced{check=\"missing_server/dset_tenant_a\"}") == 1.0);
+    CHECK(metric_value(http_get(port, "/metrics").body,
+                       "invariantd_check_silenced{check=\"missing_server/dset_tenant_b\"}") == 0.0);
+
     // The set's max_connections bounds all members together (a closing connection may
     // linger a moment while libpq says goodbye on a worker thread: one more at most).
     for (int i = 0; i < 20; ++i) CHECK(tenant_backends() <= 3);

@@ -146,6 +146,32 @@ TEST_CASE("weekly windows follow Europe/Berlin across both daylight-saving chang
     CHECK(format_rfc3339(span->start) == "2026-11-30T00:00:00.000Z");
 }
 
+TEST_CASE("mute schedule: a database set member is matched by its instance name or its check's name",
+          "[silences][database_sets]") {
+    mute_schedule mutes;
+    const auto now = at("2026-12-01T01:30:00Z");
+    silence members;
+    members.id = "m";
+    members.checks = {"missing_server/tenant_a*"};
+    members.starts_at = now - 1h;
+    members.ends_at = now + 1h;
+    members.comment = "tenant a migrates";
+    mutes.add(members);
+    CHECK(mutes.cover_of("missing_server/tenant_a", now));
+    CHECK(mutes.cover_of("missing_server/tenant_ab", now));
+    CHECK_FALSE(mutes.cover_of("missing_server/tenant_b", now));
+    CHECK_FALSE(mutes.cover_of("missing_server", now));
+    silence whole;
+    whole.id = "w";
+    whole.checks = {"backlog"};
+    whole.starts_at = now - 1h;
+    whole.ends_at = now + 1h;
+    mutes.add(whole);
+    CHECK(mutes.cover_of("backlog/tenant_b", now));  // the check's name covers every member
+    CHECK(mutes.cover_of("backlog", now));
+    CHECK_FALSE(mutes.cover_of("backlogs/tenant_b", now));
+}
+
 TEST_CASE("mute schedule: silences and windows cover checks by glob; the latest end wins", "[silences]") {
     mute_schedule mutes;
     const auto now = at("2026-12-01T01:30:00Z");
