@@ -388,9 +388,16 @@ int command_once(const options& opts) {
 /// Prometheus and Alertmanager.
 void raise_descriptor_limit() {
     rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open file limit");
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const auto before = limit.rlim_cur;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            spdlog::warn("cannot raise the open file limit above {}", before);
+            return;
+        }
+    }
+    spdlog::info("open file limit {} (was {})", limit.rlim_cur, before);
 }
 
 int command_run(const options& opts) {

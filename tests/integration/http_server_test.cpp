@@ -4,6 +4,7 @@
 #include "daemon/common/time_format.hpp"
 
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 #include <sys/resource.h>
@@ -30,6 +31,19 @@ bool first_run_done(std::uint16_t port, const std::string& check) {
 TEST_CASE("every endpoint answers with its status and content type", "[http]") {
     daemon_fixture f(missing_server_check);
     REQUIRE(poll_until([&] { return first_run_done(f.port(), "missing_server"); }));
+    // The soft open-file limit is lifted to the hard one at start (connections need
+    // descriptors), and the figure is logged.
+    {
+        std::ifstream limits("/proc/" + std::to_string(f.daemon->pid()) + "/limits");
+        std::string line;
+        while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+        }
+        std::istringstream fields(line.substr(std::string("Max open files").size()));
+        std::string soft, hard;
+        fields >> soft >> hard;
+        CHECK(soft == hard);
+        CHECK_THAT(f.daemon->log(), Catch::Contains("open file limit " + soft));
+    }
 
     auto reply = http_get(f.port(), "/metrics");
     CHECK(reply.status == 200);
