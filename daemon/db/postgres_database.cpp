@@ -36,13 +36,14 @@ public:
     steady_clock::time_point created() const { return created_; }
     bool broken = false;  ///< state unknown after a timeout or I/O error: never reuse
 
-    /// libpq may switch sockets while connecting (several hosts or addresses): re-read it.
+    /// libpq may switch sockets while connecting (several hosts or addresses, or sslmode=prefer
+    /// retrying without TLS): re-register it on every step. Comparing descriptor numbers is not
+    /// enough — the new socket often gets the number of the one libpq just closed, which the
+    /// reactor has already forgotten, and a wait on it would never wake.
     void refresh_socket() {
-        const int fd = PQsocket(connection_);
-        if (fd == fd_) return;
         if (descriptor_.is_open()) descriptor_.release();
-        fd_ = fd;
-        if (fd >= 0) descriptor_.assign(fd);
+        fd_ = PQsocket(connection_);
+        if (fd_ >= 0) descriptor_.assign(fd_);
     }
 
     /// Waits until the socket is ready for `type` or `deadline` passes (false).

@@ -2,7 +2,6 @@
 // alert is held by both instances of a `url` list with the right labels and annotations,
 // reaches a webhook through Alertmanager's own grouping, and resolves there after the fix.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/support/alertmanager_server.hpp"
@@ -49,16 +48,17 @@ TEST_CASE("a real Alertmanager pair holds the alert, notifies through its groupi
     sqlite_exec(db,
                 "CREATE TABLE sales (id INTEGER PRIMARY KEY, server_id INTEGER, bar TEXT);"
                 "INSERT INTO sales (server_id, bar) VALUES (7, 'north'), (NULL, 'north'), (NULL, 'south');");
-    const auto config = dir.write(
-        "invariantd.yaml",
-        "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
-        "databases:\n  pos: { driver: sqlite, path: pos.db }\n"
-        "checks:\n  - name: missing_server\n    module: sql\n    database: pos\n    interval: 1h\n"
-        "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
-        "    alert:\n      when: \"> 0\"\n      severity: warning\n      receivers: [am]\n"
-        "      summary: \"{{value}} sales without a server\"\n"
-        "      runbook_url: https://wiki.example.com/runbooks/004\n"
-        "receivers:\n  am: { type: alertmanager, url: [\"" + am1.url() + "\", \"" + am2.url() + "\"] }\n");
+    const auto config =
+        dir.write("invariantd.yaml",
+                  "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
+                  "databases:\n  pos: { driver: sqlite, path: pos.db }\n"
+                  "checks:\n  - name: missing_server\n    module: sql\n    database: pos\n    interval: 1h\n"
+                  "    params: { query: \"SELECT id, bar FROM sales WHERE server_id IS NULL ORDER BY id\" }\n"
+                  "    alert:\n      when: \"> 0\"\n      severity: warning\n      receivers: [am]\n"
+                  "      summary: \"{{value}} sales without a server\"\n"
+                  "      runbook_url: https://wiki.example.com/runbooks/004\n"
+                  "receivers:\n  am: { type: alertmanager, url: [\"" +
+                      am1.url() + "\", \"" + am2.url() + "\"] }\n");
     daemon_process daemon(config, (dir.path() / "daemon.log").string());
 
     // Both instances hold it, with invariantd's labels and annotations.
@@ -83,6 +83,6 @@ TEST_CASE("a real Alertmanager pair holds the alert, notifies through its groupi
     sqlite_exec(db, "UPDATE sales SET server_id = 9 WHERE server_id IS NULL;");
     REQUIRE(http_call(daemon.port(), "POST", "/api/v1/checks/missing_server/run?wait=1").status == 200);
     REQUIRE(poll_until([&] { return hook_posts(hook, "resolved", "missing_server") >= 2; }, 30s));
-    CHECK(poll_until([&] { return held(am1, "missing_server").is_null() && held(am2, "missing_server").is_null(); },
-                     30s));
+    CHECK(poll_until(
+        [&] { return held(am1, "missing_server").is_null() && held(am2, "missing_server").is_null(); }, 30s));
 }

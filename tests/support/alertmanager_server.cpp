@@ -34,7 +34,8 @@ alertmanager_server::alertmanager_server(const temp_dir& work_dir, const std::st
             }
         },
         std::chrono::seconds(60));
-    if (!ready || !process_->running()) throw std::runtime_error("alertmanager did not become ready; log:\n" + log());
+    if (!ready || !process_->running())
+        throw std::runtime_error("alertmanager did not become ready; log:\n" + log());
 }
 
 nlohmann::json alertmanager_server::alerts() const {

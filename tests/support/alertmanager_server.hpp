@@ -3,9 +3,8 @@
 /// webhook URL with short grouping waits, its v2 API wrapped for tests.
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"

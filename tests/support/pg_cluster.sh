@@ -22,6 +22,17 @@ start)
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
   as_owner sh -c "umask 077; printf '%s\n' '$password' > '$dir/pwfile'"
+  # TLS: a test CA, a server certificate for "localhost" only (so 127.0.0.1 is a wrong host
+  # name under verify-full), and a second CA that signed nothing (an untrusted one).
+  as_owner sh -c "mkdir -p '$dir/tls' && cd '$dir/tls' && umask 077 &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj '/CN=invariantd test CA' -keyout ca.key -out ca.crt &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=localhost' -keyout server.key -out server.csr &&
+    printf 'subjectAltName=DNS:localhost\n' > server.ext &&
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj '/CN=another CA' -keyout other.key -out other-ca.crt &&
+    chmod 644 ca.crt other-ca.crt" >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; exit 1; }
+  chmod 755 "$dir/tls"
+  tls="-c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key"
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     --pwfile="$dir/pwfile" -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
@@ -29,7 +40,7 @@ start)
   for _ in $(seq 1 20); do
     port=$((20000 + RANDOM % 40000))
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements" \
+         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements $tls" \
          start >/dev/null 2>&1; then
       started=1
       break
@@ -46,7 +57,7 @@ CREATE EXTENSION pg_stat_statements;
 -- Benchmarks start their counts from zero.
 GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO invariantd_test;
 SQL
-  ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements\""
+  ctl="$bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 30 -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements $tls\""
   if [ "$(id -u)" -eq 0 ]; then ctl="runuser -u postgres -- $ctl"; fi
   # PgBouncer as production puts it in front: transaction pooling, one small server pool,
   # SCRAM on both sides (it refuses to run as root, hence the postgres user).
@@ -80,8 +91,12 @@ INI
     [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
   done
   [ -n "$bouncer_started" ] || { echo "pg_cluster: could not start PgBouncer" >&2; cat "$dir/pgbouncer.err" "$dir/pgbouncer.log" >&2 2>/dev/null; exit 1; }
-  echo "export INVARIANTD_TEST_PG_DSN='host=127.0.0.1 port=$port dbname=invariantd_test user=invariantd_test password=$password'"
-  echo "export INVARIANTD_TEST_PG_DSN2='host=127.0.0.1 port=$port dbname=invariantd_test2 user=invariantd_test password=$password'"
+  # The plain DSNs keep TLS off (what the other tests and benchmarks measure); the TLS tests
+  # build theirs from the port, the password and these CA files.
+  echo "export INVARIANTD_TEST_PG_DSN='host=127.0.0.1 port=$port dbname=invariantd_test user=invariantd_test password=$password sslmode=disable'"
+  echo "export INVARIANTD_TEST_PG_DSN2='host=127.0.0.1 port=$port dbname=invariantd_test2 user=invariantd_test password=$password sslmode=disable'"
+  echo "export INVARIANTD_TEST_PG_CA='$dir/tls/ca.crt'"
+  echo "export INVARIANTD_TEST_PG_OTHER_CA='$dir/tls/other-ca.crt'"
   echo "export INVARIANTD_TEST_PG_PASSWORD='$password'"
   echo "export INVARIANTD_TEST_PG_PORT='$port'"
   echo "export INVARIANTD_TEST_PG_CTL='$ctl'"
