@@ -225,6 +225,24 @@ std::optional<std::map<std::string, std::set<std::string>>> read_baseline(const 
     return keys;
 }
 
+/// The checks `--check` names (every check without it), or nullopt after naming one that
+/// does not exist.
+std::optional<std::vector<const config::check_config*>> select_checks(const config::daemon_config& config,
+                                                                      const options& opts) {
+    std::vector<const config::check_config*> selected;
+    for (const auto& name : opts.only_checks) {
+        const auto* check = config.find_check(name);
+        if (check == nullptr) {
+            std::cerr << fmt::format("invariantd: no check named '{}' in {}\n", name, opts.config_path);
+            return std::nullopt;
+        }
+        selected.push_back(check);
+    }
+    if (opts.only_checks.empty())
+        for (const auto& check : config.checks) selected.push_back(&check);
+    return selected;
+}
+
 int command_once(const options& opts) {
     auto loaded = load_or_report(opts.config_path);
     if (!loaded) return exit_config;
@@ -236,18 +254,9 @@ int command_once(const options& opts) {
     const auto& config = *loaded;
     configure_logging(config.log.level == "info" ? "warn" : config.log.level, config.log.format);
     secret_registry::global().add(config.secrets);
-    std::vector<const config::check_config*> selected;
-    for (const auto& name : opts.only_checks) {
-        const auto* check = config.find_check(name);
-        if (check == nullptr) {
-            std::cerr << fmt::format("invariantd: no check named '{}' in {}\n", name, opts.config_path);
-            return exit_usage;
-        }
-        selected.push_back(check);
-    }
-    if (opts.only_checks.empty()) {
-        for (const auto& check : config.checks) selected.push_back(&check);
-    }
+    const auto chosen = select_checks(config, opts);
+    if (!chosen) return exit_usage;
+    const auto& selected = *chosen;
 
     asio::io_context loop;
     std::map<std::string, std::shared_ptr<db::database>> databases;
@@ -444,7 +453,9 @@ int run_command_line(int argc, char** argv) {
         if (!loaded) return exit_config;
         configure_logging(loaded->log.level == "info" ? "warn" : loaded->log.level, loaded->log.format);
         secret_registry::global().add(loaded->secrets);
-        return command_explain(*loaded, opts->only_checks);
+        const auto selected = select_checks(*loaded, *opts);
+        if (!selected) return exit_usage;
+        return command_explain(*loaded, *selected);
     }
     return command_run(*opts);
 }

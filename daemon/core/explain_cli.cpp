@@ -113,19 +113,7 @@ void print_report(const config::check_config& check, const config::database_conf
 
 }  // namespace
 
-int command_explain(const config::daemon_config& config, const std::vector<std::string>& only_checks) {
-    std::vector<const config::check_config*> selected;
-    for (const auto& name : only_checks) {
-        const auto* check = config.find_check(name);
-        if (check == nullptr) {
-            std::cerr << fmt::format("invariantd: no check named '{}'\n", name);
-            return 64;
-        }
-        selected.push_back(check);
-    }
-    if (only_checks.empty())
-        for (const auto& check : config.checks) selected.push_back(&check);
-
+int command_explain(const config::daemon_config& config, const std::vector<const config::check_config*>& selected) {
     asio::io_context loop;
     std::map<std::string, std::shared_ptr<db::database>> databases;
     for (const auto& db : config.databases) databases[db.name] = make_database(loop.get_executor(), db);

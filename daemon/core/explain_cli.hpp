@@ -4,7 +4,7 @@
 /// prints the statements with their estimated cost and rows, and every sequential scan over a
 /// table of more than 100 000 estimated rows with the indexes checks/README.md recommends for
 /// the module. Exit codes: 0, 78 configuration error, 2 a database unreachable or a statement
-/// failing, 64 usage.
+/// failing.
 #include <string>
 #include <vector>
 
@@ -12,6 +12,7 @@
 
 namespace invariantd {
 
-int command_explain(const config::daemon_config& config, const std::vector<std::string>& only_checks);
+/// `selected`: the checks to explain (the command line's --check, resolved by the caller).
+int command_explain(const config::daemon_config& config, const std::vector<const config::check_config*>& selected);
 
 }  // namespace invariantd

@@ -91,11 +91,8 @@ route_match match_route(std::string_view path) {
                 break;
             }
         }
-        if (auto instance = instance_from_path(rest)) {
-            const bool api = true;
-            if (target == route::run_check) return {target, *instance, "POST, OPTIONS", api};
-            return {target, *instance, read_only, api};
-        }
+        if (auto instance = instance_from_path(rest))
+            return {target, *instance, target == route::run_check ? "POST, OPTIONS" : read_only, true};
     }
     return {route::not_found, {}, {}, path.rfind("/api/", 0) == 0 || path.rfind("/-/", 0) == 0};
 }

@@ -31,18 +31,18 @@ void metrics_publisher::stop() {
 }
 
 void metrics_publisher::changed() {
-    if (metrics_.generation() > built_generation_ || !has_body_) wake_.cancel();
+    if (metrics_.generation() > built_generation_ || !body_) wake_.cancel();
 }
 
 asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::current() {
-    if (has_body_ && body_->text.size() > wait_budget_bytes) co_return body_;
+    if (body_ && body_->text.size() > wait_budget_bytes) co_return body_;
     co_return co_await fresh();
 }
 
 asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::fresh() {
     if (refresh_) refresh_();
     const auto target = metrics_.generation();
-    while (!stopping_ && (!has_body_ || built_generation_ < target)) {
+    while (!stopping_ && (!body_ || built_generation_ < target)) {
         urgent_ = true;
         wake_.cancel();
         boost::system::error_code ec;
@@ -54,7 +54,7 @@ asio::awaitable<std::shared_ptr<const prepared_exposition>> metrics_publisher::f
 asio::awaitable<void> metrics_publisher::build_loop() {
     auto last_build = steady_clock::now() - spacing_;
     while (!stopping_) {
-        if (has_body_ && metrics_.generation() <= built_generation_) {
+        if (body_ && metrics_.generation() <= built_generation_) {
             // Nothing to do: sleep until a change, or a second to look at the derived series.
             wake_.expires_after(std::chrono::seconds(1));
             boost::system::error_code ec;
@@ -86,7 +86,6 @@ asio::awaitable<void> metrics_publisher::build_loop() {
         auto prepared = co_await run_blocking(worker_.get_executor(), std::move(build));
         body_ = std::move(prepared);
         built_generation_ = generation;
-        has_body_ = true;
         built_.cancel();
     }
     built_.cancel();

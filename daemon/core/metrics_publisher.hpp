@@ -55,9 +55,8 @@ private:
     asio::thread_pool worker_{1};
     asio::steady_timer wake_;   ///< the builder sleeps on it; cancel() wakes it
     asio::steady_timer built_;  ///< waiters for a build sleep on it; cancel() wakes them all
-    std::shared_ptr<const prepared_exposition> body_;
+    std::shared_ptr<const prepared_exposition> body_;  ///< null until the first build
     std::uint64_t built_generation_ = 0;
-    bool has_body_ = false;
     bool urgent_ = false;
     bool stopping_ = false;
 };

@@ -357,17 +357,7 @@ public:
             if (*cost > *max_cost_)
                 throw error(error_kind::query, fmt::format("estimated cost {} exceeds max_cost {}", *cost, *max_cost_));
         }
-        if (in_transaction_) co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
-        std::vector<pipeline_step> steps;
-        steps.push_back({"BEGIN READ ONLY", {}, 0});
-        steps.push_back({timeouts_statement(), timeout_values(), 0});
-        steps.push_back({std::move(sql), std::move(params), max_rows});
-        if (last) steps.push_back({"ROLLBACK", {}, 0});
-        // Until the pipeline says otherwise: after an error the transaction is aborted and
-        // finish_session rolls it back (a second round trip, only then).
-        in_transaction_ = true;
-        auto rows = co_await execute_pipeline(*owner_, *connection_, steps, deadline_, 2);
-        in_transaction_ = PQtransactionStatus(connection_->get()) != PQTRANS_IDLE;
+        auto rows = co_await run_statement(std::move(sql), std::move(params), max_rows, last);
         co_return rows;
     }
 
@@ -381,22 +371,30 @@ public:
     /// pipeline, when this is the first statement), parameters bound as the statement's own.
     asio::awaitable<std::optional<std::string>> plan(std::string sql, std::vector<value> params) override {
         std::string explain = "EXPLAIN (FORMAT JSON) " + sql;
-        rowset rows;
-        if (in_transaction_) {
-            rows = co_await execute(*owner_, *connection_, explain, params, 1, false, deadline_);
-        } else {
-            std::vector<pipeline_step> steps;
-            steps.push_back({"BEGIN READ ONLY", {}, 0});
-            steps.push_back({timeouts_statement(), timeout_values(), 0});
-            steps.push_back({std::move(explain), std::move(params), 1});
-            in_transaction_ = true;
-            rows = co_await execute_pipeline(*owner_, *connection_, steps, deadline_, 2);
-        }
+        const auto rows = co_await run_statement(std::move(explain), std::move(params), 1, false);
         if (rows.rows.empty() || rows.rows.front().empty()) co_return std::nullopt;
         co_return to_string(rows.rows.front().front());
     }
 
 private:
+    /// One statement in the session's transaction; the first one goes out in one pipeline
+    /// with the transaction's start (and with ROLLBACK when `end_transaction`).
+    asio::awaitable<rowset> run_statement(std::string sql, std::vector<value> params, std::size_t max_rows,
+                                          bool end_transaction) {
+        if (in_transaction_) co_return co_await execute(*owner_, *connection_, sql, params, max_rows, false, deadline_);
+        std::vector<pipeline_step> steps;
+        steps.push_back({"BEGIN READ ONLY", {}, 0});
+        steps.push_back({timeouts_statement(), timeout_values(), 0});
+        steps.push_back({std::move(sql), std::move(params), max_rows});
+        if (end_transaction) steps.push_back({"ROLLBACK", {}, 0});
+        // Until the pipeline says otherwise: after an error the transaction is aborted and
+        // finish_session rolls it back (a second round trip, only then).
+        in_transaction_ = true;
+        auto rows = co_await execute_pipeline(*owner_, *connection_, steps, deadline_, 2);
+        in_transaction_ = PQtransactionStatus(connection_->get()) != PQTRANS_IDLE;
+        co_return rows;
+    }
+
     static const std::string& timeouts_statement() {
         static const std::string text =
             "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), "

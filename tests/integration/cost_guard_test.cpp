@@ -60,13 +60,9 @@ TEST_CASE("max_cost refuses a statement the planner estimates too expensive, and
     asio::io_context loop;
     auto database = make_database(loop.get_executor(), config.databases.at(0));
     for (int i = 0; i < 3; ++i) {
-        const auto& check = config.checks.at(0);
-        const auto result =
-            run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), *database));
+        const auto result = run_and_hand_back(loop, *database, config.checks.at(0));
         REQUIRE(result.status == checks::run_status::ok);
         CHECK(result.output.value == static_cast<double>(expected));
-        loop.restart();
-        loop.run();
     }
     database->close();
     CHECK(calls("cost_guard", "EXPLAIN (FORMAT JSON) SELECT count(*) FROM cost_big") == 2);
@@ -104,6 +100,9 @@ TEST_CASE("invariantd explain prints statements, estimates and sequential scans 
     const auto one = run_command({daemon_binary(), "explain", "-c", config, "--check", "by_key"}, {}, env);
     CHECK(one.exit_code == 0);
     CHECK_THAT(one.out, !Catch::Contains("flagged"));
+    const auto unknown = run_command({daemon_binary(), "explain", "-c", config, "--check", "nope"}, {}, env);
+    CHECK(unknown.exit_code == 64);
+    CHECK_THAT(unknown.err, Catch::Contains("no check named 'nope'"));
 
     // An unreachable database: exit 2, and the message carries no password.
     auto unreachable = dsn;

@@ -348,14 +348,7 @@ TEST_CASE("postgres: a single-statement run is one network round trip; a failed 
         "test.yaml", "/");
     asio::io_context loop;
     auto database = make_database(loop.get_executor(), config.databases.at(0));
-    auto run = [&](std::size_t index) {
-        const auto& check = config.checks.at(index);
-        auto result = run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), *database));
-        // The session's hand-back (a ROLLBACK when one is due) runs after the result: let it.
-        loop.restart();
-        loop.run();
-        return result;
-    };
+    auto run = [&](std::size_t index) { return run_and_hand_back(loop, *database, config.checks.at(index)); };
     auto first = run(0);  // connects: start-up and authentication take flights of their own
     REQUIRE(first.status == checks::run_status::ok);
     CHECK(first.output.value == 3);
@@ -400,13 +393,7 @@ TEST_CASE("postgres behind PgBouncer in transaction mode: checks run, the timeou
         "test.yaml", "/");
     asio::io_context loop;
     auto database = make_database(loop.get_executor(), config.databases.at(0));
-    auto run = [&](std::size_t index) {
-        const auto& check = config.checks.at(index);
-        auto result = run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), *database));
-        loop.restart();
-        loop.run();  // the session's hand-back
-        return result;
-    };
+    auto run = [&](std::size_t index) { return run_and_hand_back(loop, *database, config.checks.at(index)); };
     for (int i = 0; i < 10; ++i) {
         const auto result = run(i % 2 == 0 ? 0 : 3);
         REQUIRE(result.status == checks::run_status::ok);

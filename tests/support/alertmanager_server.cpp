@@ -24,18 +24,7 @@ alertmanager_server::alertmanager_server(const temp_dir& work_dir, const std::st
                                  "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                  "--cluster.listen-address=", "--log.level=warn"},
         (work_dir.path() / (name + ".log")).string());
-    const bool ready = poll_until(
-        [&] {
-            if (!process_->running()) return true;
-            try {
-                return http_get(port_, "/-/ready").status == 200;
-            } catch (const std::exception&) {
-                return false;  // not listening yet
-            }
-        },
-        std::chrono::seconds(60));
-    if (!ready || !process_->running())
-        throw std::runtime_error("alertmanager did not become ready; log:\n" + log());
+    wait_until_ready(*process_, port_, "/-/ready", "alertmanager");
 }
 
 nlohmann::json alertmanager_server::alerts() const {

@@ -38,4 +38,14 @@ inline checks::check_result run_first_check(const config::daemon_config& config)
     return result;
 }
 
+/// One run of `check` on `database`, then the session's hand-back (a ROLLBACK when one is
+/// due runs after the result): the connection is idle in the pool again when this returns.
+inline checks::check_result run_and_hand_back(asio::io_context& loop, db::database& database,
+                                              const config::check_config& check) {
+    auto result = run_to_completion(loop, run_check_once(check, *checks::find_module(check.module), database));
+    loop.restart();
+    loop.run();
+    return result;
+}
+
 }  // namespace invariantd::test

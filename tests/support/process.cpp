@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 extern char** environ;
@@ -172,6 +173,21 @@ std::optional<double> metric_value(const std::string& metrics_text, const std::s
         return std::stod(line.substr(space + 1));
     }
     return std::nullopt;
+}
+
+void wait_until_ready(const background_process& process, std::uint16_t port, const std::string& path,
+                      const std::string& name) {
+    const bool ready = poll_until(
+        [&] {
+            if (!process.running()) return true;
+            try {
+                return http_get(port, path).status == 200;
+            } catch (const std::exception&) {
+                return false;  // not listening yet
+            }
+        },
+        std::chrono::seconds(60));
+    if (!ready || !process.running()) throw std::runtime_error(name + " did not become ready; log:\n" + process.log());
 }
 
 }  // namespace invariantd::test

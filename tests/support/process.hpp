@@ -69,6 +69,12 @@ private:
     mutable bool exited_ = false;  ///< reaped by running(): never signal a recycled pid
 };
 
+/// Waits (up to a minute) until `process` answers 200 on GET `path` at `port`; throws with its
+/// log when it exits first or never answers. For the real servers tests start (Prometheus,
+/// Alertmanager).
+void wait_until_ready(const background_process& process, std::uint16_t port, const std::string& path,
+                      const std::string& name);
+
 /// The value of a sample in Prometheus text output, e.g.
 /// metric_value(text, "invariantd_check_value{check=\"x\"") — the series prefix up to
 /// the labels you care about. nullopt when absent.

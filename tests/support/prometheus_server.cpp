@@ -22,17 +22,7 @@ prometheus_server::prometheus_server(const temp_dir& work_dir, const std::vector
                                  "--storage.tsdb.path=" + (work_dir.path() / "prometheus-data").string(),
                                  "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=warn"},
         (work_dir.path() / "prometheus.log").string());
-    const bool ready = poll_until(
-        [&] {
-            if (!process_->running()) return true;
-            try {
-                return http_get(port_, "/-/ready").status == 200;
-            } catch (const std::exception&) {
-                return false;  // not listening yet
-            }
-        },
-        std::chrono::seconds(60));
-    if (!ready || !process_->running()) throw std::runtime_error("prometheus did not become ready; log:\n" + log());
+    wait_until_ready(*process_, port_, "/-/ready", "prometheus");
 }
 
 nlohmann::json prometheus_server::api(const std::string& path_and_query) const {
