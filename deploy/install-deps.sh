@@ -12,6 +12,8 @@ packages=(
   # runtime tools for the demo and the tests
   sqlite3 curl ca-certificates procps postgresql-15 postgresql-client-15 prometheus wrk
   chromium docker-compose prometheus-alertmanager pgbouncer
+  # the libFuzzer targets (tests/fuzz): clang 14 and its runtime
+  clang-14 libclang-rt-14-dev
 )
 # Node.js and npm drive the browser tests (playwright-core); a machine that has them already
 # (from NodeSource, say) keeps its own.

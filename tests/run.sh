@@ -3,6 +3,8 @@
 # preset (AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors), starts a
 # throwaway PostgreSQL 15 cluster (tests/support/pg_cluster.sh) and runs every test
 # through CTest. Extra arguments go to ctest (e.g. -R config, -L unit).
+# Then, when no ctest arguments are given, every libFuzzer target (tests/fuzz) runs for
+# INVARIANTD_FUZZ_SECONDS (default 20; 0 skips) on its seed corpus, so CI catches regressions.
 #   INVARIANTD_PRESET=dev ./tests/run.sh     builds and tests without sanitizers
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,3 +32,7 @@ eval "$pg_env"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "build/$preset" --output-on-failure -j"$jobs" "$@"
+fuzz_seconds=${INVARIANTD_FUZZ_SECONDS:-20}
+if [ $# -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
+  ./tests/fuzz/run.sh "$fuzz_seconds"
+fi

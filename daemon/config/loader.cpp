@@ -635,9 +635,11 @@ void read_checks(reader& r, const YAML::Node& node, const check_defaults& defaul
         }
         for (const auto& receiver : check.alert.receivers) {
             if (std::find(receiver_names.begin(), receiver_names.end(), receiver) == receiver_names.end()) {
+                // Inherited from defaults: the check itself is the position. (A default-made
+                // YAML::Node() is a defined null without a position, so it cannot stand in.)
                 const auto alert_node = item["alert"];
-                const auto receivers_node = alert_node ? alert_node["receivers"] : YAML::Node();
-                r.error(receivers_node ? receivers_node.Mark() : item.Mark(),
+                const bool own_list = alert_node && alert_node.IsMap() && alert_node["receivers"];
+                r.error(own_list ? alert_node["receivers"].Mark() : item.Mark(),
                         fmt::format("{}: undefined receiver '{}'{}", where, receiver, did_you_mean(receiver, receiver_names)));
             }
         }

@@ -48,9 +48,6 @@ asio::awaitable<void> http_server::accept_loop() {
     }
 }
 
-namespace {
-
-/// Status for a request the parser rejected; nullopt when the connection just went away.
 std::optional<http::status> rejection_status(const boost::system::error_code& ec) {
     if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
     if (ec == http::error::body_limit) return http::status::payload_too_large;
@@ -62,8 +59,6 @@ std::optional<http::status> rejection_status(const boost::system::error_code& ec
     if (ec.category() == http::make_error_code(http::error::bad_method).category()) return http::status::bad_request;
     return std::nullopt;
 }
-
-}  // namespace
 
 bool http_server::evict_one() {
     // Linear in open connections (at most max_connections), and only when at the limit.

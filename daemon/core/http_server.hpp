@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <list>
+#include <optional>
 #include <string>
 
 #include <boost/beast/core.hpp>
@@ -73,6 +74,10 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     std::list<connection_slot> connections_;
 };
+
+/// The status answering a request Beast's parser rejected with `ec` (431 head too large, 413
+/// body too large, 400 malformed); nullopt when the connection just ended or timed out.
+std::optional<http::status> rejection_status(const boost::system::error_code& ec);
 
 /// A response with `status`, `content_type` and `body`, HTTP/1.1.
 http_response make_response(http::status status, std::string content_type, std::string body);

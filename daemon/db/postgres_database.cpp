@@ -1,5 +1,7 @@
 #include "daemon/db/postgres_database.hpp"
 
+#include "daemon/common/utf8.hpp"
+
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
@@ -75,6 +77,26 @@ private:
     steady_clock::time_point created_;
 };
 
+value postgres_text_value(unsigned type_oid, std::string_view text) {
+    // libpq's text form ends in a NUL; strtoll/strtod need it, so numbers parse from a copy.
+    switch (type_oid) {
+        case 20:  // int8
+        case 21:  // int2
+        case 23:  // int4
+        case 26:  // oid
+            return static_cast<std::int64_t>(std::strtoll(std::string(text).c_str(), nullptr, 10));
+        case 700:   // float4
+        case 701:   // float8
+        case 1700:  // numeric
+            return std::strtod(std::string(text).c_str(), nullptr);
+        case 16:  // bool
+            return std::string(!text.empty() && text[0] == 't' ? "true" : "false");
+        default:
+            // Valid in a UTF8 database; a SQL_ASCII one may hold any bytes.
+            return valid_utf8(text);
+    }
+}
+
 namespace {
 
 std::string clean(const char* message) {
@@ -115,23 +137,8 @@ struct result_guard {
 
 value cell(PGresult* result, int row, int column) {
     if (PQgetisnull(result, row, column)) return nullptr;
-    const char* text = PQgetvalue(result, row, column);
-    const int length = PQgetlength(result, row, column);
-    switch (PQftype(result, column)) {
-        case 20:  // int8
-        case 21:  // int2
-        case 23:  // int4
-        case 26:  // oid
-            return static_cast<std::int64_t>(std::strtoll(text, nullptr, 10));
-        case 700:   // float4
-        case 701:   // float8
-        case 1700:  // numeric
-            return std::strtod(text, nullptr);
-        case 16:  // bool
-            return std::string(text[0] == 't' ? "true" : "false");
-        default:
-            return std::string(text, static_cast<std::size_t>(length));
-    }
+    return postgres_text_value(PQftype(result, column),
+                               {PQgetvalue(result, row, column), static_cast<std::size_t>(PQgetlength(result, row, column))});
 }
 
 /// Sends what libpq buffered; waits for writability while the socket is full. Input is
@@ -187,7 +194,7 @@ asio::awaitable<void> await_result(postgres_database& owner, pg_connection& conn
 void take_rows(PGresult* result, rowset& out, std::size_t max_rows) {
     const int columns = PQnfields(result);
     if (out.columns.empty()) {
-        for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(result, c));
+        for (int c = 0; c < columns; ++c) out.columns.push_back(valid_utf8(PQfname(result, c)));
     }
     for (int r = 0; r < PQntuples(result); ++r) {
         ++out.row_count;

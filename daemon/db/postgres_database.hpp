@@ -13,6 +13,11 @@ namespace invariantd::db {
 
 class pg_connection;
 
+/// A non-NULL cell in libpq's text form as a value, by its type's OID: int2/4/8 and oid as
+/// integers, float4/8 and numeric as reals, bool as "true"/"false", anything else as text
+/// with invalid UTF-8 (possible in a SQL_ASCII database) replaced by U+FFFD.
+value postgres_text_value(unsigned type_oid, std::string_view text);
+
 struct postgres_options {
     std::string name;  ///< the database's name in the configuration, for messages
     std::string dsn;   ///< libpq connection string or URI; secret, never logged

@@ -1,5 +1,7 @@
 #include "daemon/db/sqlite_database.hpp"
 
+#include "daemon/common/utf8.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -11,6 +13,23 @@
 #include "daemon/db/run_blocking.hpp"
 
 namespace invariantd::db {
+value sqlite_column_value(sqlite3_stmt* statement, int column) {
+    switch (sqlite3_column_type(statement, column)) {
+        case SQLITE_NULL:
+            return nullptr;
+        case SQLITE_INTEGER:
+            return static_cast<std::int64_t>(sqlite3_column_int64(statement, column));
+        case SQLITE_FLOAT:
+            return sqlite3_column_double(statement, column);
+        default: {
+            // TEXT is whatever the application stored; a BLOB is any bytes.
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+            const int size = sqlite3_column_bytes(statement, column);
+            return valid_utf8(std::string_view(text != nullptr ? text : "", static_cast<std::size_t>(size)));
+        }
+    }
+}
+
 namespace {
 
 error_kind classify(int code) {
@@ -49,22 +68,6 @@ struct statement_guard {
     sqlite3_stmt* statement = nullptr;
     ~statement_guard() { sqlite3_finalize(statement); }
 };
-
-value column_value(sqlite3_stmt* statement, int column) {
-    switch (sqlite3_column_type(statement, column)) {
-        case SQLITE_NULL:
-            return nullptr;
-        case SQLITE_INTEGER:
-            return static_cast<std::int64_t>(sqlite3_column_int64(statement, column));
-        case SQLITE_FLOAT:
-            return sqlite3_column_double(statement, column);
-        default: {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-            const int size = sqlite3_column_bytes(statement, column);
-            return std::string(text != nullptr ? text : "", static_cast<std::size_t>(size));
-        }
-    }
-}
 
 /// Runs one statement on a worker thread. The session's read transaction is opened here on
 /// first use, so BEGIN and the SELECT that takes the snapshot run on the same thread.
@@ -119,7 +122,7 @@ rowset execute(sqlite3* connection, const std::string& sql, const std::vector<va
 
     rowset result;
     const int columns = sqlite3_column_count(guard.statement);
-    for (int c = 0; c < columns; ++c) result.columns.emplace_back(sqlite3_column_name(guard.statement, c));
+    for (int c = 0; c < columns; ++c) result.columns.push_back(valid_utf8(sqlite3_column_name(guard.statement, c)));
     while (true) {
         rc = sqlite3_step(guard.statement);
         if (rc == SQLITE_DONE) break;
@@ -131,7 +134,7 @@ rowset execute(sqlite3* connection, const std::string& sql, const std::vector<va
         }
         std::vector<value> row;
         row.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) row.push_back(column_value(guard.statement, c));
+        for (int c = 0; c < columns; ++c) row.push_back(sqlite_column_value(guard.statement, c));
         result.rows.push_back(std::move(row));
     }
     return result;

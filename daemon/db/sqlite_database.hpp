@@ -8,8 +8,13 @@
 #include "daemon/db/database.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace invariantd::db {
+
+/// Column `column` of the statement's current row as a value: NULL, INTEGER, REAL as such;
+/// TEXT and BLOB as text with invalid UTF-8 replaced by U+FFFD.
+value sqlite_column_value(sqlite3_stmt* statement, int column);
 
 struct sqlite_options {
     std::string name;  ///< the database's name in the configuration, for messages

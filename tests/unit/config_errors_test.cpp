@@ -42,6 +42,10 @@ TEST_CASE("malformed configurations report every error with file, line and colum
         {"unknown check key with hint (the SPEC example)",
          db + "checks:\n  - name: a\n    module: sql\n    database: demo\n    intervall: 5m\n    params: { query: \"select 1\" }\n",
          {"test.yaml:7:5: unknown key 'intervall' in check 'a' (did you mean 'interval'?)"}},
+        {"undefined receiver inherited from defaults is positioned at the check (found by fuzzing: it had no position)",
+         "defaults:\n  alert: { receivers: [oncall] }\n" + db +
+             "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: \"select 1\" }\n",
+         {"test.yaml:6:5: check 'a': undefined receiver 'oncall'"}},
         {"duration buckets not a list", "server:\n  duration_buckets: 5\n",
          {"test.yaml:2:21: 'server.duration_buckets' must be a list of 1 to 20 upper bounds in seconds, ascending, "
           "e.g. [0.01, 0.1, 1, 5, 30]"}},

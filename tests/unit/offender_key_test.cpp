@@ -7,6 +7,10 @@
 
 #include "checks/module_support.hpp"
 #include "checks/registry.hpp"
+#include "daemon/db/postgres_database.hpp"
+#include "daemon/db/sqlite_database.hpp"
+
+#include <sqlite3.h>
 
 using namespace invariantd;
 using namespace invariantd::checks;
@@ -64,4 +68,31 @@ TEST_CASE("each module renders its samples as lines a person reads", "[offenders
           "unmet: rls_enabled:sales");
     CHECK(line("sql", nlohmann::json{{"query", "select 1"}, {"mode", "rows"}}, {{"id", 2}, {"bar", nullptr}, {"key", "[\"2\"]"}}) ==
           "id=2, bar=NULL");
+}
+
+TEST_CASE("database text reaches the daemon as valid UTF-8, so JSON never refuses it", "[offenders]") {
+    // Found by tests/fuzz/values_fuzzer: a SQLite TEXT/BLOB cell (or text in a SQL_ASCII
+    // PostgreSQL database) with invalid UTF-8 made nlohmann::json::dump() throw wherever a
+    // sample was serialised — the alert event, the API answer.
+    CHECK(std::get<std::string>(db::postgres_text_value(25, "a\xFF")) == "a\xEF\xBF\xBD");
+    CHECK(std::get<std::string>(db::postgres_text_value(1043, "caf\xC3\xA9")) == "caf\xC3\xA9");
+    CHECK(std::get<std::int64_t>(db::postgres_text_value(20, "9223372036854775807")) == 9223372036854775807);
+    CHECK(std::get<std::string>(db::postgres_text_value(16, "t")) == "true");
+
+    sqlite3* connection = nullptr;
+    REQUIRE(sqlite3_open(":memory:", &connection) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(connection, "SELECT x'ff', CAST(x'c0af' AS TEXT), 7, 0.5", -1, &statement, nullptr) ==
+            SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    db::rowset rows;
+    rows.columns = {"blob", "text", "int", "real"};
+    rows.rows.emplace_back();
+    for (int column = 0; column < 4; ++column) rows.rows.back().push_back(db::sqlite_column_value(statement, column));
+    sqlite3_finalize(statement);
+    sqlite3_close(connection);
+    const auto samples = rows_as_samples(rows);
+    std::string text;
+    REQUIRE_NOTHROW(text = samples.dump());  // strict: throws on invalid UTF-8
+    CHECK(text == "[{\"blob\":\"\xEF\xBF\xBD\",\"text\":\"\xEF\xBF\xBD\xEF\xBF\xBD\",\"int\":7,\"real\":0.5}]");
 }
