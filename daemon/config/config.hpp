@@ -2,6 +2,7 @@
 /// The daemon's configuration as typed structs (README.md "Configuration reference"). Produced by the loader, which
 /// validates everything; code that receives a daemon_config may rely on it being valid.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,22 @@ private:
     std::vector<config_error> errors_;
 };
 
+/// HTTPS on the daemon's own port (SPEC §3 server.tls); paths absolute after loading.
+struct server_tls_config {
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;  ///< empty: no client certificate asked for
+    bool operator==(const server_tls_config&) const = default;
+};
+
+/// Basic auth on the daemon's own port (SPEC §3 server.basic_auth), as Prometheus exporters'
+/// web configuration: user name → bcrypt hash.
+struct basic_auth_config {
+    std::map<std::string, std::string> users;
+    std::vector<std::string> exempt{"/livez", "/health"};  ///< paths reached without credentials
+    bool operator==(const basic_auth_config&) const = default;
+};
+
 struct server_config {
     std::string listen = "127.0.0.1:9898";
     std::string host = "127.0.0.1";  ///< from listen; IPv6 without brackets
@@ -48,6 +65,8 @@ struct server_config {
     std::size_t max_connections = 1024;
     /// Upper bounds (seconds) of invariantd_check_duration_seconds; empty: the default five.
     std::vector<double> duration_buckets;
+    std::optional<server_tls_config> tls;
+    std::optional<basic_auth_config> basic_auth;
 };
 
 struct log_config {

@@ -18,6 +18,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "checks/registry.hpp"
+#include "daemon/common/bcrypt.hpp"
+#include "daemon/common/server_tls.hpp"
 #include "daemon/common/suggest.hpp"
 #include "daemon/common/time_format.hpp"
 #include "daemon/common/time_zone.hpp"
@@ -341,6 +343,78 @@ const std::vector<field<server_config>>& server_fields() {
                  bounds.push_back(bound);
              }
              server.duration_buckets = std::move(bounds);
+         }},
+        {"tls",
+         [](reader& r, const YAML::Node& node, server_config& server, std::string_view) {
+             if (!r.check_mapping(node, {"cert_file", "key_file", "client_ca_file"}, "'server.tls'")) return;
+             server_tls_config tls;
+             bool complete = true;
+             const auto path_of = [&](const char* key, std::string& target, bool required) {
+                 const auto item = node[key];
+                 if (!item || item.IsNull()) {
+                     if (required) {
+                         r.error(node.Mark(), fmt::format("'server.tls' needs '{}'", key));
+                         complete = false;
+                     }
+                     return;
+                 }
+                 if (auto value = r.text(item, fmt::format("server.tls.{}", key))) target = r.resolve_path(*value);
+                 else complete = false;
+             };
+             path_of("cert_file", tls.cert_file, true);
+             path_of("key_file", tls.key_file, true);
+             path_of("client_ca_file", tls.client_ca_file, false);
+             if (!complete) return;
+             // Load them as the daemon will, so a bad file is an error here, with its position.
+             try {
+                 (void)make_server_tls_context(tls.cert_file, tls.key_file, tls.client_ca_file);
+             } catch (const std::exception& e) {
+                 r.error(node.Mark(), fmt::format("'server.tls': {}", e.what()));
+                 return;
+             }
+             server.tls = std::move(tls);
+         }},
+        {"basic_auth",
+         [](reader& r, const YAML::Node& node, server_config& server, std::string_view) {
+             if (!r.check_mapping(node, {"users", "exempt"}, "'server.basic_auth'")) return;
+             basic_auth_config auth;
+             const auto users = node["users"];
+             if (!users || !users.IsMap() || users.size() == 0) {
+                 r.error(users ? users.Mark() : node.Mark(),
+                         "'server.basic_auth.users' must map at least one user name to a bcrypt hash");
+                 return;
+             }
+             for (const auto& user : users) {
+                 const auto name = r.text(user.first, "server.basic_auth.users");
+                 auto hash = r.text(user.second, "server.basic_auth.users", true);
+                 if (!name || !hash) continue;
+                 if (name->empty() || name->find(':') != std::string::npos) {
+                     r.error(user.first.Mark(), fmt::format("'server.basic_auth.users': '{}' is not a user name "
+                                                            "(not empty, no ':')", *name));
+                 } else if (!is_bcrypt_hash(*hash)) {
+                     r.error(user.second.Mark(), fmt::format("'server.basic_auth.users.{}' is not a bcrypt hash "
+                                                             "(\"$2y$10$\" and 53 more characters, as htpasswd -nbBC 10 "
+                                                             "makes)", *name));
+                 } else {
+                     auth.users[*name] = std::move(*hash);
+                 }
+             }
+             if (const auto exempt = node["exempt"]) {
+                 auth.exempt.clear();
+                 if (!exempt.IsSequence()) {
+                     r.error(exempt.Mark(), "'server.basic_auth.exempt' must be a list of paths, e.g. [/livez, /health]");
+                 } else {
+                     for (const auto& item : exempt) {
+                         auto path = r.text(item, "server.basic_auth.exempt");
+                         if (path && (path->empty() || (*path)[0] != '/'))
+                             r.error(item.Mark(), fmt::format("'server.basic_auth.exempt': '{}' is not a path "
+                                                              "(it starts with '/')", *path));
+                         else if (path)
+                             auth.exempt.push_back(std::move(*path));
+                     }
+                 }
+             }
+             server.basic_auth = std::move(auth);
          }},
     };
     return fields;

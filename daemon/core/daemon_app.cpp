@@ -12,6 +12,7 @@
 #include "daemon/common/logging.hpp"
 #include "daemon/common/secrets.hpp"
 #include "daemon/common/time_format.hpp"
+#include "daemon/common/server_tls.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/core/database_factory.hpp"
 
@@ -25,6 +26,12 @@ http_limits limits_from(const config::server_config& server) {
     limits.request_timeout = server.request_timeout;
     limits.max_connections = server.max_connections;
     return limits;
+}
+
+/// The HTTPS context for server.tls, read from its files now; nullptr without server.tls.
+std::shared_ptr<asio::ssl::context> tls_context_for(const config::server_config& server) {
+    if (!server.tls) return nullptr;
+    return make_server_tls_context(server.tls->cert_file, server.tls->key_file, server.tls->client_ca_file);
 }
 
 }  // namespace
@@ -56,6 +63,7 @@ daemon_app::~daemon_app() {
 }
 
 void daemon_app::start() {
+    server_.set_tls(tls_context_for(config_.server));
     server_.listen(config_.server.host, config_.server.port);
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
@@ -78,6 +86,7 @@ void daemon_app::start() {
 
 void daemon_app::apply(config::daemon_config next) {
     secret_registry::global().add(next.secrets);
+    api_.configure_basic_auth(next.server.basic_auth);
     metrics_.set_duration_buckets(next.server.duration_buckets.empty() ? default_duration_buckets()
                                                                         : next.server.duration_buckets);
 
@@ -307,7 +316,16 @@ std::vector<std::string> daemon_app::reload() {
         auto next = config::load_config_file(config_path_);
         if (next.server.listen != config_.server.listen)
             spdlog::warn("server.listen changed to {}; the listener moves only on restart", next.server.listen);
+        // Certificates are re-read on every reload, so rotated files take effect for new
+        // connections; files that no longer load fail the reload like a configuration error.
+        std::shared_ptr<asio::ssl::context> tls;
+        try {
+            tls = tls_context_for(next.server);
+        } catch (const std::exception& e) {
+            throw config::config_exception({{config_path_, 0, 0, fmt::format("server.tls: {}", e.what())}});
+        }
         configure_logging(next.log.level, next.log.format);
+        server_.set_tls(std::move(tls));
         apply(std::move(next));
         metrics_.set_config_reload(true, unix_seconds(system_clock::now()));
         spdlog::info("configuration reloaded from {}: {} checks on {} databases", config_path_, tasks_.size(),

@@ -281,6 +281,21 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
     const auto match = match_route(path);
     const auto method = request.method();
 
+    // Basic auth first (as exporters' web configuration does), except on exempt paths and
+    // where the bearer token already guards the route.
+    if (basic_auth_.enabled() && !basic_auth_.exempt(path) &&
+        !(match.protected_by_token && daemon_.server().api_token)) {
+        const auto authorization = request[http::field::authorization];
+        std::string credentials(authorization.data(), authorization.size());
+        auto admission = basic_auth_.admits(std::move(credentials));
+        const bool admitted = co_await std::move(admission);
+        if (!admitted) {
+            auto response = error_response(http::status::unauthorized, "missing or wrong user name or password");
+            response.set(http::field::www_authenticate, "Basic realm=\"invariantd\", charset=\"UTF-8\"");
+            co_return response;
+        }
+    }
+
     if (method == http::verb::options) {
         // HAProxy's default health check is "OPTIONS /"; answer any known path (and "*").
         if (match.target == route::not_found && path != "*")

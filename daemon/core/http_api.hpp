@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/alerting/alert_pipeline.hpp"
+#include "daemon/core/basic_auth.hpp"
 #include "daemon/core/check_task.hpp"
 #include "daemon/core/http_server.hpp"
 #include "daemon/core/status_page.hpp"
@@ -49,6 +50,8 @@ class http_api {
 public:
     explicit http_api(daemon_view& daemon) : daemon_(daemon) {}
     asio::awaitable<http_response> handle(const http_request& request);
+    /// server.basic_auth to enforce from now on (at start and on every reload).
+    void configure_basic_auth(const std::optional<config::basic_auth_config>& settings) { basic_auth_.configure(settings); }
 
 private:
     http_response health_response() const;
@@ -63,6 +66,7 @@ private:
     http_response offenders_response(const check_task& task, std::string_view query) const;
 
     daemon_view& daemon_;
+    basic_auth_gate basic_auth_;
 };
 
 /// `invariantd --version` text and the build_info labels.

@@ -82,11 +82,14 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
     boost::system::error_code ec;
     if (open >= limits_.max_connections && !evict_one()) {
         // Every connection is busy answering a request: only then is the newcomer refused.
-        auto busy = make_response(http::status::service_unavailable, "application/json",
-                                  R"({"error":"too many connections"})" "\n");
-        busy.keep_alive(false);
-        stream.expires_after(std::chrono::seconds(2));
-        co_await http::async_write(stream, busy, asio::redirect_error(asio::use_awaitable, ec));
+        // (Over TLS the refusal cannot be read before a handshake; the client sees a close.)
+        if (!tls_) {
+            auto busy = make_response(http::status::service_unavailable, "application/json",
+                                      R"({"error":"too many connections"})" "\n");
+            busy.keep_alive(false);
+            stream.expires_after(std::chrono::seconds(2));
+            co_await http::async_write(stream, busy, asio::redirect_error(asio::use_awaitable, ec));
+        }
         stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
         co_return;
     }
@@ -96,6 +99,37 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         slot_iterator slot;
         ~slot_guard() { list.erase(slot); }
     } guard{connections_, slot};
+
+    if (auto tls = tls_) {
+        // The context of the accept time stays with the connection; a reload swaps tls_ for
+        // connections accepted later. The handshake counts as waiting: a client that never
+        // finishes it is evictable and bounded by the request timeout.
+        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
+        slot->stream = &beast::get_lowest_layer(secure);
+        beast::get_lowest_layer(secure).expires_after(limits_.request_timeout);
+        co_await secure.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+        if (slot->evicted) co_return;
+        if (ec) {
+            // Routine for scanners and clients without the required certificate: debug only.
+            spdlog::debug("http: TLS handshake failed: {}", ec.message());
+            co_return;
+        }
+        const bool orderly = co_await serve_requests(secure, slot);
+        if (orderly) {
+            beast::get_lowest_layer(secure).expires_after(std::chrono::seconds(2));
+            co_await secure.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        beast::get_lowest_layer(secure).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        co_return;
+    }
+    co_await serve_requests(stream, slot);
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+template <typename Stream>
+asio::awaitable<bool> http_server::serve_requests(Stream& stream, slot_iterator slot) {
+    auto& transport = beast::get_lowest_layer(stream);
+    boost::system::error_code ec;
     const auto wait_for_request = [&] {
         slot->waiting = true;
         slot->waiting_since = steady_clock::now();
@@ -106,11 +140,11 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         // Phase 1: wait for the first bytes of the next request under the idle timeout.
         wait_for_request();
         if (buffer.size() == 0) {
-            stream.expires_after(limits_.idle_timeout);
+            transport.expires_after(limits_.idle_timeout);
             const std::size_t received =
                 co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
-            if (slot->evicted) co_return;
-            if (ec) break;
+            if (slot->evicted) co_return false;
+            if (ec) co_return ec == http::error::end_of_stream || ec == asio::error::eof;
             buffer.commit(received);
         }
         // Phase 2: the whole request must arrive within the request timeout (slow clients
@@ -118,25 +152,26 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
         parser.body_limit(limits_.body_limit);
-        stream.expires_after(limits_.request_timeout);
+        transport.expires_after(limits_.request_timeout);
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        if (slot->evicted) co_return;
+        if (slot->evicted) co_return false;
         if (ec) {
             if (auto status = rejection_status(ec)) {
                 auto response = make_response(*status, "application/json",
                                               fmt::format(R"({{"error":"{}"}})" "\n", ec.message()));
                 response.keep_alive(false);
-                stream.expires_after(limits_.request_timeout);
+                transport.expires_after(limits_.request_timeout);
                 co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+                co_return !ec;
             }
-            break;
+            co_return false;
         }
         const http_request& request = parser.get();
         slot->waiting = false;  // being answered: never evicted mid-response
         http_response response = co_await handler_(request);
         response.version(request.version());
         response.keep_alive(request.keep_alive());
-        stream.expires_after(limits_.request_timeout);
+        transport.expires_after(limits_.request_timeout);
         if (request.method() == http::verb::head) {
             response.prepare_payload();
             http::response_serializer<http::string_body> serializer(response);
@@ -144,9 +179,9 @@ asio::awaitable<void> http_server::serve(asio::ip::tcp::socket socket) {
         } else {
             co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
         }
-        if (ec || !response.keep_alive()) break;
+        if (ec) co_return false;
+        if (!response.keep_alive()) co_return true;
     }
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
 }
 
 }  // namespace invariantd

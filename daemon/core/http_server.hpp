@@ -1,11 +1,14 @@
 #pragma once
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "daemon/common/asio.hpp"
 #include "daemon/common/duration.hpp"
@@ -51,6 +54,9 @@ public:
     void start();
     /// Stops accepting; connections in progress finish their current request.
     void stop();
+    /// HTTPS with this context for connections accepted from now on; nullptr: plain HTTP.
+    /// Connections already open keep the context they were accepted with.
+    void set_tls(std::shared_ptr<asio::ssl::context> context) { tls_ = std::move(context); }
     std::size_t active_connections() const { return connections_.size(); }
 
 private:
@@ -65,6 +71,11 @@ private:
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    /// Reads, answers and writes requests in turn on an open (plain or TLS) stream. True when
+    /// the connection ended in order (the client closed, or an answer closed it), so a TLS
+    /// close_notify is worth sending.
+    template <typename Stream>
+    asio::awaitable<bool> serve_requests(Stream& stream, slot_iterator slot);
     /// Closes the connection waiting the longest; false when every connection is busy answering.
     bool evict_one();
 
@@ -73,6 +84,7 @@ private:
     request_handler handler_;
     asio::ip::tcp::acceptor acceptor_;
     std::list<connection_slot> connections_;
+    std::shared_ptr<asio::ssl::context> tls_;
 };
 
 /// The status answering a request Beast's parser rejected with `ec` (431 head too large, 413

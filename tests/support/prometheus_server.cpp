@@ -14,7 +14,8 @@ namespace invariantd::test {
 prometheus_server::prometheus_server(const temp_dir& work_dir, const std::vector<scrape_job>& jobs) {
     std::string config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n";
     for (const auto& job : jobs)
-        config += fmt::format("  - job_name: {}\n    static_configs:\n      - targets: [\"{}\"]\n", job.name, job.target);
+        config += fmt::format("  - job_name: {}\n    static_configs:\n      - targets: [\"{}\"]\n{}", job.name, job.target,
+                              job.extra);
     const auto config_path = work_dir.write("prometheus.yml", config);
     port_ = unused_port();
     process_ = std::make_unique<background_process>(

@@ -17,6 +17,8 @@ namespace invariantd::test {
 struct scrape_job {
     std::string name;
     std::string target;  ///< host:port
+    /// More keys of the job, indented as job keys ("    scheme: https\n"), e.g. TLS and basic auth.
+    std::string extra;
 };
 
 class prometheus_server {

@@ -46,6 +46,23 @@ TEST_CASE("malformed configurations report every error with file, line and colum
          "defaults:\n  alert: { receivers: [oncall] }\n" + db +
              "checks:\n  - name: a\n    module: sql\n    database: demo\n    params: { query: \"select 1\" }\n",
          {"test.yaml:6:5: check 'a': undefined receiver 'oncall'"}},
+        {"server.tls without key_file", "server:\n  tls: { cert_file: /nonexistent/tls.crt }\n",
+         {"test.yaml:2:8: 'server.tls' needs 'key_file'"}},
+        {"server.tls with a missing certificate file",
+         "server:\n  tls: { cert_file: /nonexistent/tls.crt, key_file: /nonexistent/tls.key }\n",
+         {"test.yaml:2:8: 'server.tls': cannot read '/nonexistent/tls.crt': No such file or directory"}},
+        {"server.tls unknown key", "server:\n  tls: { certfile: a.crt, cert_file: /nonexistent/a, key_file: b }\n",
+         {"test.yaml:2:8: 'server.tls': cannot read '/nonexistent/a': No such file or directory",
+          "test.yaml:2:10: unknown key 'certfile' in 'server.tls' (did you mean 'cert_file'?)"}},
+        {"basic_auth without users", "server:\n  basic_auth: { exempt: [/livez] }\n",
+         {"test.yaml:2:15: 'server.basic_auth.users' must map at least one user name to a bcrypt hash"}},
+        {"basic_auth with a plain password", "server:\n  basic_auth: { users: { prometheus: hunter2 } }\n",
+         {"test.yaml:2:38: 'server.basic_auth.users.prometheus' is not a bcrypt hash (\"$2y$10$\" and 53 more "
+          "characters, as htpasswd -nbBC 10 makes)"}},
+        {"basic_auth exempt not a path",
+         "server:\n  basic_auth:\n    users: { p: \"$2y$10$abcdefghijklmnopqrstuuq0Q4WqW6kdnT6gCrF4DRdGYJWnCO4Cm\" }\n"
+         "    exempt: [health]\n",
+         {"test.yaml:4:14: 'server.basic_auth.exempt': 'health' is not a path (it starts with '/')"}},
         {"duration buckets not a list", "server:\n  duration_buckets: 5\n",
          {"test.yaml:2:21: 'server.duration_buckets' must be a list of 1 to 20 upper bounds in seconds, ascending, "
           "e.g. [0.01, 0.1, 1, 5, 30]"}},
