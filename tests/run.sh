@@ -20,6 +20,13 @@ if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
      tests/browser/node_modules/playwright-core/package.json; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# @grafana/schema and typescript (pinned in tests/grafana/package-lock.json) type-check the
+# dashboard; they install into the git-ignored tests/grafana/node_modules.
+if [ ! -f tests/grafana/node_modules/@grafana/schema/package.json ] ||
+   ! grep -q "\"version\": \"$(sed -n 's/.*"@grafana\/schema": "\(.*\)".*/\1/p' tests/grafana/package.json)\"" \
+     tests/grafana/node_modules/@grafana/schema/package.json; then
+  (cd tests/grafana && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cmake --preset "$preset" >/dev/null
 cmake --build "build/$preset" -j"$jobs"
 # A throwaway PostgreSQL 15 cluster for the database tests, always stopped on exit.

@@ -47,7 +47,7 @@ std::vector<promql> variable_selectors(const nlohmann::json& dashboard) {
     static const std::regex label_values(R"(^label_values\((.*),\s*[a-zA-Z_]+\)$)");
     for (const auto& variable : dashboard["templating"]["list"]) {
         if (variable["type"] != "query") continue;
-        const auto definition = variable["definition"].get<std::string>();
+        const auto definition = variable["query"]["query"].get<std::string>();
         std::smatch match;
         if (std::regex_match(definition, match, label_values))
             out.push_back({"variable " + variable["name"].get<std::string>(), substitute_variables(match[1])});
