@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <functional>
 #include <list>
 #include <memory>
@@ -46,6 +47,9 @@ struct http_limits {
 class http_server {
 public:
     http_server(asio::any_io_executor loop, http_limits limits, request_handler handler);
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
 
     /// Binds and listens; throws boost::system::system_error when the address is unusable.
     void listen(const std::string& host, std::uint16_t port);
@@ -70,6 +74,9 @@ private:
     using slot_iterator = std::list<connection_slot>::iterator;
 
     asio::awaitable<void> accept_loop();
+    /// Opens / closes the descriptors kept in reserve for the moment accept runs out of them.
+    void hold_reserve();
+    void release_reserve();
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
     /// Reads, answers and writes requests in turn on an open (plain or TLS) stream. True when
     /// the connection ended in order (the client closed, or an answer closed it), so a TLS
@@ -85,6 +92,7 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     std::list<connection_slot> connections_;
     std::shared_ptr<asio::ssl::context> tls_;
+    std::array<int, 2> reserve_{-1, -1};
 };
 
 /// The status answering a request Beast's parser rejected with `ec` (431 head too large, 413

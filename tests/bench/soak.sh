@@ -94,9 +94,9 @@ load_pids+=($!)
 load_pids+=($!)
 ( while :; do curl -s -o /dev/null "$base/api/v1/checks"; curl -s -o /dev/null "$base/api/v1/alerts"; curl -s -o /dev/null "$base/"; sleep 1; done ) &
 load_pids+=($!)
-( while :; do sleep 30; curl -s -o /dev/null -X POST "$base/-/reload"; done ) &
+( while :; do sleep 30; curl -s -o /dev/null -w '%{http_code}\n' -X POST "$base/-/reload" >> "$work/reloads"; done ) &
 load_pids+=($!)
-( while :; do sleep 300; eval "$INVARIANTD_TEST_PG_CTL restart -m fast" >/dev/null 2>&1; done ) &
+( while :; do sleep 300; eval "$INVARIANTD_TEST_PG_CTL restart -m fast" >/dev/null 2>&1 && echo restarted >> "$work/pg.restarts"; done ) &
 load_pids+=($!)
 soak_cleanup() { kill "${load_pids[@]}" "$receiver_pid" 2>/dev/null || true; }
 trap 'soak_cleanup; bench_cleanup' EXIT
@@ -126,6 +126,10 @@ soak_cleanup
 sent=$(curl -s "$base/metrics" | awk '/^invariantd_notifications_total\{.*outcome="sent"/ {s += $2} END {print s + 0}')
 failed=$(curl -s "$base/metrics" | awk '/^invariantd_notifications_total\{.*outcome="failed"/ {s += $2} END {print s + 0}')
 runs=$(curl -s "$base/metrics" | awk '/^invariantd_check_runs_total/ {s += $2} END {print s + 0}')
+pg_errors=$(curl -s "$base/metrics" | awk '/^invariantd_check_runs_total\{check="soak_.*outcome="(error|timeout)"/ {s += $2} END {print s + 0}')
+restarts=$(wc -l < "$work/pg.restarts" 2>/dev/null || echo 0)
+reloads_ok=$(grep -c '^200$' "$work/reloads" 2>/dev/null || echo 0)
+reloads_all=$(wc -l < "$work/reloads" 2>/dev/null || echo 0)
 gnuplot <<GP
 set terminal pngcairo size 1200,900 font ",10"
 set output "$results/soak.png"
@@ -134,10 +138,13 @@ set xlabel "minutes"
 set key outside right
 set datafile separator "\t"
 set ylabel "MB / count"
+set yrange [0:*]
 plot "$tsv" using (\$1/60):2 with lines lw 2 title "RSS MB", "" using (\$1/60):3 with lines title "open fds", "" using (\$1/60):4 with lines title "threads"
 set ylabel "notifications"
-plot "$tsv" using (\$1/60):5 with steps lw 2 title "outbox (queued)"
+set yrange [0:*]
+plot "$tsv" using (\$1/60):5 with steps lw 2 title "outbox (queued, sampled)"
 set ylabel "ms"
+set yrange [*:*]
 set logscale y
 plot "$tsv" using (\$1/60):6 with lines title "/health p99", "" using (\$1/60):7 with lines title "/metrics p99 (gzip)"
 unset multiplot
@@ -149,7 +156,8 @@ verdict=$(awk -F'\t' -v last="$((minutes * 60 - 60))" '
   NR > 1 && $1 >= last { if ($2 > rss1) rss1 = $2; if ($3 > fd1) fd1 = $3 }
   END { printf "RSS %.1f -> %.1f MB (%+.1f %%), fds %d -> %d (%+.1f %%)\n", rss0, rss1, (rss1 / rss0 - 1) * 100, fd0, fd1, (fd1 / fd0 - 1) * 100;
         exit (rss1 > rss0 * 1.1 || fd1 > fd0 * 1.1) ? 1 : 0 }' "$tsv") && ok=1 || ok=0
-echo "soak: $minutes min, $runs check runs, notifications sent $sent, failed attempts $failed"
+echo "soak: $minutes min, $runs check runs ($pg_errors PostgreSQL check runs failed across $restarts PostgreSQL restarts), $reloads_ok of $reloads_all reloads answered 200"
+echo "soak: notifications sent $sent, failed attempts $failed (the receiver refuses every tenth request)"
 echo "soak: $verdict"
 awk -F'\t' 'NR > 1 { h[NR] = $6; m[NR] = $7; if ($6 > hm) hm = $6; if ($7 > mm) mm = $7 } END { printf "soak: worst 10 s p99 /health %.2f ms, /metrics %.2f ms\n", hm, mm }' "$tsv"
 echo "soak: plot $results/soak.png, samples $results/soak.tsv"
