@@ -139,8 +139,10 @@ set key outside right
 set datafile separator "\t"
 set ylabel "MB / count"
 set yrange [0:*]
+set offsets 0, 0, graph 0.15, 0
 plot "$tsv" using (\$1/60):2 with lines lw 2 title "RSS MB", "" using (\$1/60):3 with lines title "open fds", "" using (\$1/60):4 with lines title "threads"
 set ylabel "notifications"
+set offsets 0, 0, 0, 0
 set yrange [0:*]
 plot "$tsv" using (\$1/60):5 with steps lw 2 title "outbox (queued, sampled)"
 set ylabel "ms"
