@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <random>
 #include <utility>
 
@@ -78,17 +79,26 @@ private:
 };
 
 value postgres_text_value(unsigned type_oid, std::string_view text) {
-    // libpq's text form ends in a NUL; strtoll/strtod need it, so numbers parse from a copy.
+    // Numbers parse in place (this runs for every cell); only what from_chars refuses — an
+    // out-of-range integer, which strtoll clamps — goes through a NUL-terminated copy.
+    const char* first = text.data();
+    const char* last = text.data() + text.size();
     switch (type_oid) {
         case 20:  // int8
         case 21:  // int2
         case 23:  // int4
-        case 26:  // oid
+        case 26: {  // oid
+            std::int64_t number = 0;
+            if (std::from_chars(first, last, number).ec == std::errc()) return number;
             return static_cast<std::int64_t>(std::strtoll(std::string(text).c_str(), nullptr, 10));
+        }
         case 700:   // float4
         case 701:   // float8
-        case 1700:  // numeric
+        case 1700: {  // numeric ('NaN', 'Infinity' included)
+            double number = 0;
+            if (std::from_chars(first, last, number).ec == std::errc()) return number;
             return std::strtod(std::string(text).c_str(), nullptr);
+        }
         case 16:  // bool
             return std::string(!text.empty() && text[0] == 't' ? "true" : "false");
         default:

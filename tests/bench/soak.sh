@@ -123,10 +123,11 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 soak_cleanup
 
-sent=$(curl -s "$base/metrics" | awk '/^invariantd_notifications_total\{.*outcome="sent"/ {s += $2} END {print s + 0}')
-failed=$(curl -s "$base/metrics" | awk '/^invariantd_notifications_total\{.*outcome="failed"/ {s += $2} END {print s + 0}')
-runs=$(curl -s "$base/metrics" | awk '/^invariantd_check_runs_total/ {s += $2} END {print s + 0}')
-pg_errors=$(curl -s "$base/metrics" | awk '/^invariantd_check_runs_total\{check="soak_.*outcome="(error|timeout)"/ {s += $2} END {print s + 0}')
+final_metrics=$(curl -s "$base/metrics")
+sent=$(awk '/^invariantd_notifications_total\{.*outcome="sent"/ {s += $2} END {print s + 0}' <<<"$final_metrics")
+failed=$(awk '/^invariantd_notifications_total\{.*outcome="failed"/ {s += $2} END {print s + 0}' <<<"$final_metrics")
+runs=$(awk '/^invariantd_check_runs_total/ {s += $2} END {print s + 0}' <<<"$final_metrics")
+pg_errors=$(awk '/^invariantd_check_runs_total\{check="soak_.*outcome="(error|timeout)"/ {s += $2} END {print s + 0}' <<<"$final_metrics")
 restarts=$(wc -l < "$work/pg.restarts" 2>/dev/null || echo 0)
 reloads_ok=$(grep -c '^200$' "$work/reloads" 2>/dev/null || echo 0)
 reloads_all=$(wc -l < "$work/reloads" 2>/dev/null || echo 0)
