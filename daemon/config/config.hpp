@@ -169,6 +169,15 @@ struct maintenance_window {
     bool operator==(const maintenance_window&) const = default;
 };
 
+/// Cluster mode (SPEC §12): replicas coordinate through a PostgreSQL database.
+struct cluster_config {
+    std::string database;             ///< a `postgres` entry of `databases`; the only database written to
+    std::string schema = "invariantd";  ///< where its tables live
+    std::string member;               ///< unique per replica; default the host name
+    duration lease = std::chrono::seconds(15);  ///< a member silent this long is gone
+    bool operator==(const cluster_config&) const = default;
+};
+
 struct daemon_config {
     std::string source;  ///< the file it was loaded from
     server_config server;
@@ -178,6 +187,7 @@ struct daemon_config {
     std::vector<check_config> checks;
     std::vector<receiver_config> receivers;
     std::vector<maintenance_window> maintenance;
+    std::optional<cluster_config> cluster;
     /// Every secret value seen while loading (for the log redactor); never printed.
     std::vector<std::string> secrets;
 

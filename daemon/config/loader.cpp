@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "checks/registry.hpp"
@@ -1002,7 +1003,8 @@ daemon_config parse(const std::string& text, const std::string& source_name, con
         r.error(YAML::Mark{}, "the configuration is empty");
         throw config_exception(std::move(r.errors()));
     }
-    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers", "maintenance"},
+    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers", "maintenance",
+                                "cluster"},
                          "the configuration")) {
         throw config_exception(std::move(r.errors()));
     }
@@ -1020,6 +1022,7 @@ daemon_config parse(const std::string& text, const std::string& source_name, con
         read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
     }
     if (const auto maintenance = root["maintenance"]) read_maintenance(r, maintenance, config.maintenance);
+    if (const auto cluster = root["cluster"]) read_cluster(r, cluster, config.databases, config.cluster);
     if (!r.errors().empty()) {
         std::stable_sort(r.errors().begin(), r.errors().end(), [](const config_error& a, const config_error& b) {
             return std::tie(a.line, a.column) < std::tie(b.line, b.column);
@@ -1041,6 +1044,84 @@ daemon_config load_config_file(const std::string& path) {
     content << in.rdbuf();
     const fs::path base = fs::absolute(fs::path(path)).parent_path();
     return parse(content.str(), path, base);
+}
+
+/// The `cluster` section (SPEC §12).
+void read_cluster(reader& r, const YAML::Node& node, const std::vector<database_config>& databases,
+                  std::optional<cluster_config>& out) {
+    if (!r.check_mapping(node, {"database", "schema", "member", "lease"}, "'cluster'")) return;
+    cluster_config cluster;
+    bool ok = true;
+    if (const auto database = node["database"]) {
+        if (auto name = r.text(database, "cluster.database")) {
+            const auto it = std::find_if(databases.begin(), databases.end(),
+                                         [&](const database_config& d) { return d.name == *name; });
+            std::vector<std::string> postgres_names;
+            for (const auto& d : databases)
+                if (d.driver == db::driver_kind::postgres && !d.is_set()) postgres_names.push_back(d.name);
+            if (it == databases.end()) {
+                r.error(database.Mark(), fmt::format("'cluster.database': no database '{}'{}", *name,
+                                                     did_you_mean(*name, postgres_names)));
+                ok = false;
+            } else if (it->driver != db::driver_kind::postgres || it->is_set()) {
+                r.error(database.Mark(), fmt::format("'cluster.database': '{}' must be a postgres database (not {}); "
+                                                     "the cluster coordinates through PostgreSQL",
+                                                     *name, it->is_set() ? "a database set" : "sqlite"));
+                ok = false;
+            } else {
+                cluster.database = *name;
+            }
+        } else {
+            ok = false;
+        }
+    } else {
+        r.error(node.Mark(), "'cluster' needs 'database' (a postgres entry of 'databases')");
+        ok = false;
+    }
+    if (const auto schema = node["schema"]) {
+        static const std::regex identifier("[a-z_][a-z0-9_]{0,62}");
+        if (auto value = r.text(schema, "cluster.schema")) {
+            if (std::regex_match(*value, identifier)) cluster.schema = *value;
+            else {
+                r.error(schema.Mark(), fmt::format("'cluster.schema' must be a lower-case SQL identifier "
+                                                   "([a-z_][a-z0-9_]*, at most 63 bytes), got '{}'", *value));
+                ok = false;
+            }
+        }
+    }
+    const auto member = node["member"];
+    std::optional<std::string> member_name;
+    if (member) {
+        member_name = r.text(member, "cluster.member");
+        if (!member_name) ok = false;
+    } else {
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) == 0) member_name = std::string(host);
+    }
+    if (member_name) {
+        // application_name holds 63 bytes: "invariantd/" leaves 52 for the member name.
+        static const std::regex valid("[A-Za-z0-9][A-Za-z0-9._-]{0,51}");
+        if (std::regex_match(*member_name, valid)) cluster.member = *member_name;
+        else {
+            r.error(member ? member.Mark() : node.Mark(),
+                    fmt::format("'cluster.member' must be 1 to 52 letters, digits, '.', '_' or '-' (it becomes "
+                                "application_name invariantd/<member>), got '{}'", *member_name));
+            ok = false;
+        }
+    }
+    if (const auto lease = node["lease"]) {
+        if (auto value = r.duration_value(lease, "cluster.lease")) {
+            if (*value < std::chrono::seconds(3)) {
+                r.error(lease.Mark(), "'cluster.lease' must be at least 3s (heartbeats go every lease/3)");
+                ok = false;
+            } else {
+                cluster.lease = *value;
+            }
+        } else {
+            ok = false;
+        }
+    }
+    if (ok) out = std::move(cluster);
 }
 
 daemon_config load_config_text(const std::string& text, const std::string& source_name,
