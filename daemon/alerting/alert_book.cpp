@@ -172,6 +172,22 @@ void alert_book::restore(std::vector<alert_record> records) {
     }
 }
 
+void alert_book::adopt(const check_instance& instance, const std::vector<alert_record>& records,
+                       std::optional<offender_ledger> ledger) {
+    std::erase_if(records_, [&](const auto& entry) { return entry.second.instance == instance; });
+    for (const auto& record : records)
+        if (record.instance == instance) records_[record.dedup_key] = record;
+    if (ledger) ledgers_.insert_or_assign(instance, std::move(*ledger));
+    else ledgers_.erase(instance);
+}
+
+void alert_book::mirror(const std::vector<alert_record>& records,
+                        const std::function<bool(const check_instance&)>& owned) {
+    std::erase_if(records_, [&](const auto& entry) { return !owned(entry.second.instance); });
+    for (const auto& record : records)
+        if (!owned(record.instance)) records_[record.dedup_key] = record;
+}
+
 alert_record& alert_book::record_for(const check_instance& instance, alert_kind kind) {
     const auto key = dedup_key_for(instance, kind);
     auto [it, inserted] = records_.try_emplace(key);

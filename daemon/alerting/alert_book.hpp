@@ -14,6 +14,7 @@
 ///   removed      an instance no longer configured resolves its firing alerts.
 /// A record's `version` grows with every change, so a shared store can compare-and-set.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -97,6 +98,14 @@ public:
     /// Continues from stored records (start-up): firing alerts are not re-paged, `for` keeps
     /// counting from `active_since`, pending resolves still go out.
     void restore(std::vector<alert_record> records);
+    /// Cluster mode, a check instance that came to this member: its records and ledger are
+    /// replaced by those its last owner stored (`records` may hold other instances' too;
+    /// only `instance`'s are taken).
+    void adopt(const check_instance& instance, const std::vector<alert_record>& records,
+               std::optional<offender_ledger> ledger);
+    /// Cluster mode: the records of instances other members own (for which `owned` is
+    /// false) become `records`' — the API and status page show the whole cluster.
+    void mirror(const std::vector<alert_record>& records, const std::function<bool(const check_instance&)>& owned);
 
     /// After every run of `instance`. While `muted` (a silence or maintenance window covers
     /// it) the alerts move as usual but their notifications are held: the event is kept in

@@ -46,6 +46,56 @@ std::size_t alert_pipeline::open(const std::string& state_dir) {
     return loaded.recovered;
 }
 
+void alert_pipeline::open_shared(std::unique_ptr<state::state_store> store) {
+    auto loaded = writer_.open_store(std::move(store));
+    std::size_t firing = 0;
+    for (const auto& record : loaded.records) firing += record.state == alert_state::firing ? 1 : 0;
+    spdlog::info("cluster: shared state has {} firing alerts; {} queued notifications claimed from departed members",
+                 firing, loaded.notifications.size());
+    book_.restore(std::move(loaded.records));
+    book_.restore_ledgers(std::move(loaded.ledgers));
+    mutes_.restore(std::move(loaded.silences));
+    history_ = std::move(loaded.history);
+    loaded_ = std::move(loaded.notifications);
+}
+
+void alert_pipeline::set_cluster_gates(std::function<bool(const check_instance&)> owns, std::function<bool()> may_send) {
+    owns_ = std::move(owns);
+    may_send_ = std::move(may_send);
+}
+
+asio::awaitable<void> alert_pipeline::adopt(std::set<check_instance> instances) {
+    auto loaded = co_await writer_.read({true, true, false, false, false});
+    for (const auto& instance : instances) {
+        std::optional<offender_ledger> ledger;
+        if (auto it = loaded.ledgers.find(instance); it != loaded.ledgers.end()) ledger = std::move(it->second);
+        book_.adopt(instance, loaded.records, std::move(ledger));
+    }
+}
+
+asio::awaitable<void> alert_pipeline::sweep() {
+    if (!stale_.empty()) {
+        const auto stale = stale_;
+        co_await adopt(stale);
+        for (const auto& instance : stale) stale_.erase(instance);
+    }
+    auto loaded = co_await writer_.read({true, false, true, false, true});
+    if (stopping_) co_return;
+    if (owns_) book_.mirror(loaded.records, owns_);
+    if (!loaded.notifications.empty())
+        spdlog::info("cluster: took over {} queued notifications from departed members", loaded.notifications.size());
+    queue_stored(std::move(loaded.notifications));
+    mutes_.restore(std::move(loaded.silences));
+    refresh_mutes(system_clock::now());
+}
+
+void alert_pipeline::release_claims() {
+    std::size_t released = 0;
+    for (auto& [key, queue] : queues_) released += queue->release_stored();
+    if (released > 0) spdlog::warn("cluster: let go of {} queued notifications claimed under the old epoch", released);
+    publish_queue_lengths();
+}
+
 void alert_pipeline::drop(const std::string& receiver, const std::string& what, std::int64_t id,
                           std::vector<std::int64_t>& ids) {
     spdlog::error("dropping {} for receiver '{}': the receiver is no longer configured", what, receiver);
@@ -82,15 +132,35 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
                                          &writer_,
                                          &observer_,
                                          [this] { publish_queue_lengths(); },
-                                         host_name_};
+                                         host_name_,
+                                         may_send_};
     for (const auto& key : wanted) {
         if (queues_.contains(key)) continue;
         auto queue = std::make_shared<delivery_queue>(context, key.first, key.second);
         queues_.emplace(key, queue);
         queue->start();
     }
+    if (!dropped_ids.empty()) {
+        writer_.spawn_write(
+            [ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
+            "cannot remove dropped notifications");
+    }
     // Notifications restored from the outbox join their queue in their order.
-    for (auto& row : loaded_) {
+    queue_stored(std::exchange(loaded_, {}));
+    if (!started_) {
+        started_ = true;
+        asio::co_spawn(loop_, repost_loop(), log_escaped_exception{"alertmanager resend"});
+    }
+    publish_queue_lengths();
+}
+
+void alert_pipeline::queue_stored(std::vector<state::stored_notification> rows) {
+    std::set<std::int64_t> queued;
+    for (const auto& [key, queue] : queues_)
+        for (const auto& item : queue->items()) queued.insert(item->id);
+    std::vector<std::int64_t> dropped_ids;
+    for (auto& row : rows) {
+        if (queued.contains(row.id)) continue;
         auto it = queues_.find({row.receiver, row.destination});
         if (it == queues_.end()) {
             drop(row.receiver, fmt::format("stored notification {} {}", row.action, row.dedup_key), row.id,
@@ -111,22 +181,17 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
         item->committed = true;
         it->second->push(std::move(item));
     }
-    loaded_.clear();
     if (!dropped_ids.empty()) {
         writer_.spawn_write(
             [ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
             "cannot remove dropped notifications");
-    }
-    if (!started_) {
-        started_ = true;
-        asio::co_spawn(loop_, repost_loop(), log_escaped_exception{"alertmanager resend"});
     }
     publish_queue_lengths();
 }
 
 std::size_t alert_pipeline::observe(const config::check_config& check, const check_instance& instance,
                                     const run_observation& run) {
-    if (stopping_) return 0;
+    if (stopping_ || stale_.contains(instance)) return 0;
     // Timed for the ledger benchmark (tests/bench/modules_at_scale.sh): the loop's share of
     // a run's offender work, which grows with the number of keys.
     const auto started = steady_clock::now();
@@ -210,7 +275,7 @@ void alert_pipeline::refresh_mutes(system_clock::time_point now) {
         }
         // The cover ended: every receiver is brought to the alert's current state.
         const auto instance = check_instance::from_name(*it);
-        if (auto check = checks_.find(instance.check()); check != checks_.end()) {
+        if (auto check = checks_.find(instance.check()); check != checks_.end() && owned(instance)) {
             spdlog::info("check '{}' is no longer silenced", *it);
             apply(book_.release(check->second, instance, now));
         }
@@ -336,18 +401,42 @@ asio::awaitable<void> alert_pipeline::commit(std::vector<state::stored_alert> al
         row.claim_until = std::numeric_limits<double>::max();
         rows.push_back(std::move(row));
     }
+    std::set<check_instance> refused;
     try {
-        const auto ids = co_await writer_.commit(std::move(alerts), std::move(rows));
+        const auto ids = co_await writer_.commit(alerts, std::move(rows));
         for (std::size_t i = 0; i < items.size() && i < ids.size(); ++i) items[i]->id = ids[i];
     } catch (const std::exception& e) {
-        // Better delivered without durability than not at all; the log says what is at risk.
-        spdlog::error(
-            "outbox: cannot commit {} notifications ({}); sending them anyway, but they will not survive a "
-            "restart",
-            items.size(), e.what());
+        if (owns_) {
+            // Cluster mode: refused (fenced_write: this member lost its lease; version_conflict:
+            // another member changed the alert) or not committed at all (a notification no
+            // other member knows of, from a member that may be cut off). Sending could page
+            // twice, so the notifications are withdrawn and the book reads the stored state
+            // again; the owner's next run decides.
+            spdlog::warn("cluster: {} notifications withdrawn: {}", items.size(), e.what());
+            for (auto& item : items) item->cancelled = true;
+            for (const auto& alert : alerts)
+                if (const auto* record = book_.find(alert.dedup_key)) refused.insert(record->instance);
+        } else {
+            // Better delivered without durability than not at all; the log says what is at risk.
+            spdlog::error(
+                "outbox: cannot commit {} notifications ({}); sending them anyway, but they will not survive a "
+                "restart",
+                items.size(), e.what());
+        }
     }
     for (auto& item : items) item->committed = true;
     for (auto& [key, queue] : queues_) queue->wake();
+    if (!refused.empty()) {
+        // Until the stored state is read again the book's copy is not to be trusted: those
+        // instances' runs do not move their alerts (sweep() retries the read).
+        stale_.insert(refused.begin(), refused.end());
+        try {
+            co_await adopt(refused);
+            for (const auto& instance : refused) stale_.erase(instance);
+        } catch (const std::exception& e) {
+            spdlog::error("cluster: cannot re-read the shared alert state: {}", e.what());
+        }
+    }
 }
 
 asio::awaitable<void> alert_pipeline::repost_loop() {
@@ -372,8 +461,12 @@ void alert_pipeline::repost_and_clean() {
     if (next_mute_change_ && now >= *next_mute_change_) refresh_mutes(now);
     const auto queued = queued_keys();
     apply(book_.forget_finished(now, alertmanager_reposter::keep_resolved(receivers_), queued));
-    for (const auto& repost : reposter_.due(book_, receivers_, queued, held_, now, steady_clock::now()))
+    for (const auto& repost : reposter_.due(book_, receivers_, queued, held_, now, steady_clock::now())) {
+        // Cluster mode: the owner re-posts; the others' copies of the record may be stale.
+        const auto* record = book_.find(repost.event.dedup_key);
+        if (record != nullptr && !owned(record->instance)) continue;
         enqueue(repost.event, {repost.receiver}, false);
+    }
 }
 
 void alert_pipeline::publish_queue_lengths() {

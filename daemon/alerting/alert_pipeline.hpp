@@ -7,6 +7,7 @@
 /// This class wires the stages together and is what the daemon talks to. A notification is
 /// committed (with the record change that caused it) before its queue may send it.
 /// Loop thread only.
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -33,6 +34,24 @@ public:
     /// Start-up only (blocking). the number of damaged files replaced (the caller
     /// counts them); throws state::state_error naming the path when unusable.
     std::size_t open(const std::string& state_dir);
+
+    // Cluster mode (SPEC §12) ------------------------------------------------------------
+    /// Starts on the shared store instead of state_dir (start-up only, blocking).
+    void open_shared(std::unique_ptr<state::state_store> store);
+    /// `owns` says which instances this member owns now; `may_send` whether it holds its
+    /// lease. Re-posts and releases are made only for owned instances, and nothing is sent
+    /// without the lease.
+    void set_cluster_gates(std::function<bool(const check_instance&)> owns, std::function<bool()> may_send);
+    /// Instances that just came to this member: their records and ledgers are read again
+    /// from the shared store, so the new owner continues where the last one stopped.
+    /// Throws when the store cannot be read.
+    asio::awaitable<void> adopt(std::set<check_instance> instances);
+    /// Takes over the queued notifications whose claimer is gone and re-reads the silences
+    /// (added or ended on other members). Throws when the store cannot be read.
+    asio::awaitable<void> sweep();
+    /// The membership epoch changed: the stored notifications held here were claimed under
+    /// the old epoch, so they are let go (the next sweep claims them again, here or elsewhere).
+    void release_claims();
     /// Applies the receiver set: new URLs get a queue; notifications queued for a receiver
     /// that is no longer configured are dropped (error log, outcome dropped).
     void configure(const std::vector<config::receiver_config>& receivers);
@@ -86,6 +105,10 @@ private:
     void drop(const std::string& receiver, const std::string& what, std::int64_t id,
               std::vector<std::int64_t>& ids);
     void publish_queue_lengths();
+    /// Puts stored notifications on their queues (in their order); those for receivers no
+    /// longer configured are dropped, those already queued skipped.
+    void queue_stored(std::vector<state::stored_notification> rows);
+    bool owned(const check_instance& instance) const { return !owns_ || owns_(instance); }
     /// Evaluates every check's cover at `now`; checks no longer covered are released.
     void refresh_mutes(system_clock::time_point now);
 
@@ -108,6 +131,9 @@ private:
     std::set<std::string> held_;                            ///< checks covered since their last release
     std::optional<system_clock::time_point> next_mute_change_;
     asio::steady_timer repost_timer_;
+    std::function<bool(const check_instance&)> owns_;  ///< cluster mode only
+    std::function<bool()> may_send_;                   ///< cluster mode only
+    std::set<check_instance> stale_;  ///< cluster mode: a commit failed; the stored state must be read again
     bool started_ = false;
     bool stopping_ = false;
 };

@@ -62,6 +62,20 @@ std::deque<std::shared_ptr<queued_notification>> delivery_queue::close() {
     return std::exchange(queue_, {});
 }
 
+std::size_t delivery_queue::release_stored() {
+    // The head may be on the wire: it stays and finishes (at most one duplicate, as across kill -9).
+    std::size_t released = 0;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if ((*it)->id != 0 && !(sending_ && it == queue_.begin())) {
+            it = queue_.erase(it);
+            ++released;
+        } else {
+            ++it;
+        }
+    }
+    return released;
+}
+
 void delivery_queue::count(delivery_outcome outcome) const {
     if (context_.observer && context_.observer->count) context_.observer->count(receiver_, outcome);
 }
@@ -70,6 +84,17 @@ asio::awaitable<void> delivery_queue::deliver() {
     boost::system::error_code ec;
     while (!closed_) {
         auto item = queue_.empty() ? nullptr : queue_.front();
+        if (item && item->committed && item->cancelled) {
+            queue_.pop_front();
+            if (context_.lengths_changed) context_.lengths_changed();
+            continue;
+        }
+        if (item && item->committed && context_.may_send && !context_.may_send()) {
+            // Fenced: a member without its lease sends nothing; it looks again shortly.
+            wake_.expires_after(std::chrono::milliseconds(250));
+            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
         if (!item || !item->committed || steady_clock::now() < item->next_attempt) {
             wake_.expires_at(item && item->committed ? item->next_attempt : steady_clock::time_point::max());
             co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -85,7 +110,9 @@ asio::awaitable<void> delivery_queue::deliver() {
                              ? parse_url(join_url(receiver.urls[index_], request.path_suffix))
                              : std::nullopt;
         post_outcome outcome;
+        sending_ = true;
         if (url) outcome = co_await connection_.post(*url, request.headers, request.body, receiver.timeout);
+        sending_ = false;
         if (closed_) break;  // still in the outbox: sent again after a restart
 
         const auto verdict = !url                  ? delivery_verdict::dropped

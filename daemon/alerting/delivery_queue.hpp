@@ -32,6 +32,7 @@ struct queued_notification {
     std::size_t destination = 0;
     alert_event event;
     bool committed = false;  ///< durable (or deliberately not durable): may be sent
+    bool cancelled = false;  ///< cluster mode: its commit was refused (fenced, or another member's alert)
     unsigned failures = 0;
     steady_clock::time_point next_attempt{};
     std::string last_error;
@@ -48,6 +49,8 @@ public:
         const delivery_observer* observer = nullptr;
         std::function<void()> lengths_changed;
         std::string host_name;
+        /// Cluster mode: false while this member may not send (it lost its lease).
+        std::function<bool()> may_send;
     };
 
     delivery_queue(surroundings context, std::string receiver, std::size_t index);
@@ -58,6 +61,9 @@ public:
     void wake() { wake_.cancel(); }
     /// Stops for good (receiver removed or shutdown); returns what was still queued.
     std::deque<std::shared_ptr<queued_notification>> close();
+    /// Cluster mode: removes the stored notifications not being sent right now (their claim
+    /// is void); returns how many.
+    std::size_t release_stored();
 
     const std::string& receiver() const { return receiver_; }
     std::size_t index() const { return index_; }
@@ -75,6 +81,7 @@ private:
     http_client_connection connection_;
     std::mt19937_64 random_;
     bool closed_ = false;
+    bool sending_ = false;  ///< the head is being posted
 };
 
 }  // namespace invariantd

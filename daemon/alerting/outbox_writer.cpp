@@ -16,6 +16,50 @@ system_clock::time_point from_unix(double seconds) {
         std::chrono::duration_cast<system_clock::duration>(std::chrono::duration<double>(seconds)));
 }
 
+/// Reads `parts` of `store` into their loaded form (any thread; the store's caller's).
+outbox_writer::loaded_state load(state::state_store& store, const outbox_writer::read_parts& parts) {
+    outbox_writer::loaded_state out;
+    if (parts.ledgers) for (auto& stored : store.load_ledgers()) {
+        std::vector<ledger_offender> offenders;
+        for (auto& entry : stored.offenders)
+            offenders.push_back({std::move(entry.key), from_unix(entry.first_seen), entry.is_new});
+        std::deque<cleared_offender> cleared;
+        for (auto& entry : stored.recently_cleared)
+            cleared.push_back(
+                {std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
+        const auto instance = check_instance::from_name(stored.instance);
+        std::optional<system_clock::time_point> last_seen;
+        if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
+        out.ledgers.emplace(instance,
+                               offender_ledger::restore(std::move(stored.definition), std::move(offenders),
+                                                        std::move(cleared), stored.truncated, last_seen));
+    }
+    if (parts.history) for (const auto& point : store.load_history(run_history::kept)) {
+        const auto outcome = parse_run_outcome(point.outcome);
+        if (!outcome) continue;
+        out.history.add(point.instance, {from_unix(point.time), point.value, *outcome});
+    }
+    if (parts.silences) for (const auto& document : store.load_silences()) {
+        try {
+            out.silences.push_back(silence_from_json(nlohmann::json::parse(document)));
+        } catch (const std::exception& e) {
+            spdlog::error("outbox: a stored silence is unreadable ({}); ignoring it", e.what());
+        }
+    }
+    if (parts.alerts) for (const auto& row : store.load_alerts()) {
+        try {
+            auto record = record_from_json(nlohmann::json::parse(row.record_json));
+            record.dedup_key = row.dedup_key;
+            record.version = row.version;
+            out.records.push_back(std::move(record));
+        } catch (const std::exception& e) {
+            spdlog::error("outbox: alert record {} is unreadable ({}); ignoring it", row.dedup_key, e.what());
+        }
+    }
+    if (parts.claims) out.notifications = store.claim_notifications(std::numeric_limits<double>::max());
+    return out;
+}
+
 }  // namespace
 
 outbox_writer::outbox_writer(asio::any_io_executor loop) : loop_(loop), idle_(loop) {}
@@ -42,47 +86,38 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     if (!opened.recovered && opened.from_version < state::sqlite_state_store::schema_version)
         spdlog::info("state file {}: schema migrated from version {} to {}", path, opened.from_version,
                      state::sqlite_state_store::schema_version);
-    for (auto& stored : store->load_ledgers()) {
-        std::vector<ledger_offender> offenders;
-        for (auto& entry : stored.offenders)
-            offenders.push_back({std::move(entry.key), from_unix(entry.first_seen), entry.is_new});
-        std::deque<cleared_offender> cleared;
-        for (auto& entry : stored.recently_cleared)
-            cleared.push_back(
-                {std::move(entry.key), from_unix(entry.first_seen), from_unix(entry.cleared_at)});
-        const auto instance = check_instance::from_name(stored.instance);
-        std::optional<system_clock::time_point> last_seen;
-        if (stored.last_seen > 0) last_seen = from_unix(stored.last_seen);
-        loaded.ledgers.emplace(instance,
-                               offender_ledger::restore(std::move(stored.definition), std::move(offenders),
-                                                        std::move(cleared), stored.truncated, last_seen));
-    }
-    for (const auto& point : store->load_history(run_history::kept)) {
-        const auto outcome = parse_run_outcome(point.outcome);
-        if (!outcome) continue;
-        loaded.history.add(point.instance, {from_unix(point.time), point.value, *outcome});
-    }
-    for (const auto& document : store->load_silences()) {
-        try {
-            loaded.silences.push_back(silence_from_json(nlohmann::json::parse(document)));
-        } catch (const std::exception& e) {
-            spdlog::error("outbox: a stored silence is unreadable ({}); ignoring it", e.what());
-        }
-    }
-    for (const auto& row : store->load_alerts()) {
-        try {
-            auto record = record_from_json(nlohmann::json::parse(row.record_json));
-            record.dedup_key = row.dedup_key;
-            record.version = row.version;
-            loaded.records.push_back(std::move(record));
-        } catch (const std::exception& e) {
-            spdlog::error("outbox: alert record {} is unreadable ({}); ignoring it", row.dedup_key, e.what());
-        }
-    }
+    auto parts = load(*store, {true, true, true, true, false});
+    parts.recovered = loaded.recovered;
+    loaded = std::move(parts);
     // A claim lasts until the next start: this writer is the file's only one.
     loaded.notifications = store->claim_notifications(std::numeric_limits<double>::max());
     store_ = std::move(store);
     return loaded;
+}
+
+outbox_writer::loaded_state outbox_writer::open_store(std::unique_ptr<state::state_store> store) {
+    auto loaded = load(*store, {true, true, true, true, true});
+    store_ = std::move(store);
+    return loaded;
+}
+
+asio::awaitable<outbox_writer::loaded_state> outbox_writer::read(read_parts parts) {
+    ++in_flight_;
+    auto* store = store_.get();
+    auto job = [store, parts]() {
+        if (!store) return loaded_state{};
+        return load(*store, parts);
+    };
+    std::exception_ptr failure;
+    loaded_state loaded;
+    try {
+        loaded = co_await run_blocking(worker_.get_executor(), std::move(job));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    finished();
+    if (failure) std::rethrow_exception(failure);
+    co_return loaded;
 }
 
 asio::awaitable<std::vector<std::int64_t>> outbox_writer::commit(

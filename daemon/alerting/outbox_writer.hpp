@@ -35,6 +35,21 @@ public:
     /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only
     /// (blocking); throws state::state_error naming the path when unusable.
     loaded_state open(const std::string& state_dir);
+    /// Starts on `store` (cluster mode: the shared store in the coordination database),
+    /// loading everything from it. Start-up only (blocking).
+    loaded_state open_store(std::unique_ptr<state::state_store> store);
+
+    /// Which parts read() loads.
+    struct read_parts {
+        bool alerts = false;
+        bool ledgers = false;
+        bool silences = false;
+        bool history = false;
+        bool claims = false;  ///< claim_notifications(): queued notifications nobody holds
+    };
+    /// Reads from the store on the worker, after every write submitted before it. Throws
+    /// when the store cannot be read.
+    asio::awaitable<loaded_state> read(read_parts parts);
 
     /// Commits records and new notifications in one transaction on the worker; returns the
     /// notifications' ids. Throws when the commit fails.

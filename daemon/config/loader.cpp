@@ -987,65 +987,6 @@ void read_maintenance(reader& r, const YAML::Node& node, std::vector<maintenance
     }
 }
 
-daemon_config parse(const std::string& text, const std::string& source_name, const fs::path& base) {
-    reader r(source_name, base, text);
-    YAML::Node root;
-    try {
-        root = YAML::Load(protect_references(text));
-    } catch (const YAML::ParserException& e) {
-        r.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
-        throw config_exception(std::move(r.errors()));
-    }
-    daemon_config config;
-    config.source = source_name;
-    config.state_dir = r.resolve_path("./state");
-    if (!root.IsDefined() || root.IsNull()) {
-        r.error(YAML::Mark{}, "the configuration is empty");
-        throw config_exception(std::move(r.errors()));
-    }
-    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers", "maintenance",
-                                "cluster"},
-                         "the configuration")) {
-        throw config_exception(std::move(r.errors()));
-    }
-    if (const auto server = root["server"]) read_fields(r, server, server_fields(), config.server, "'server'", "server");
-    if (const auto state_dir = root["state_dir"]) {
-        if (auto value = r.text(state_dir, "state_dir")) config.state_dir = r.resolve_path(*value);
-    }
-    if (const auto log = root["log"]) read_fields(r, log, log_fields(), config.log, "'log'", "log");
-    if (const auto databases = root["databases"]) read_databases(r, databases, config.databases);
-    if (const auto receivers = root["receivers"]) read_receivers(r, receivers, config.receivers);
-    check_defaults defaults;
-    if (const auto defaults_node = root["defaults"])
-        read_fields(r, defaults_node, schedule_fields<check_defaults>(), defaults, "'defaults'", "'defaults'");
-    if (const auto checks_node = root["checks"]) {
-        read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
-    }
-    if (const auto maintenance = root["maintenance"]) read_maintenance(r, maintenance, config.maintenance);
-    if (const auto cluster = root["cluster"]) read_cluster(r, cluster, config.databases, config.cluster);
-    if (!r.errors().empty()) {
-        std::stable_sort(r.errors().begin(), r.errors().end(), [](const config_error& a, const config_error& b) {
-            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-        });
-        throw config_exception(std::move(r.errors()));
-    }
-    config.secrets = std::move(r.secrets());
-    return config;
-}
-
-}  // namespace
-
-daemon_config load_config_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw config_exception({{path, 0, 0, fmt::format("cannot read configuration file: {}", std::strerror(errno))}});
-    }
-    std::ostringstream content;
-    content << in.rdbuf();
-    const fs::path base = fs::absolute(fs::path(path)).parent_path();
-    return parse(content.str(), path, base);
-}
-
 /// The `cluster` section (SPEC §12).
 void read_cluster(reader& r, const YAML::Node& node, const std::vector<database_config>& databases,
                   std::optional<cluster_config>& out) {
@@ -1122,6 +1063,65 @@ void read_cluster(reader& r, const YAML::Node& node, const std::vector<database_
         }
     }
     if (ok) out = std::move(cluster);
+}
+
+daemon_config parse(const std::string& text, const std::string& source_name, const fs::path& base) {
+    reader r(source_name, base, text);
+    YAML::Node root;
+    try {
+        root = YAML::Load(protect_references(text));
+    } catch (const YAML::ParserException& e) {
+        r.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
+        throw config_exception(std::move(r.errors()));
+    }
+    daemon_config config;
+    config.source = source_name;
+    config.state_dir = r.resolve_path("./state");
+    if (!root.IsDefined() || root.IsNull()) {
+        r.error(YAML::Mark{}, "the configuration is empty");
+        throw config_exception(std::move(r.errors()));
+    }
+    if (!r.check_mapping(root, {"server", "state_dir", "log", "databases", "defaults", "checks", "receivers", "maintenance",
+                                "cluster"},
+                         "the configuration")) {
+        throw config_exception(std::move(r.errors()));
+    }
+    if (const auto server = root["server"]) read_fields(r, server, server_fields(), config.server, "'server'", "server");
+    if (const auto state_dir = root["state_dir"]) {
+        if (auto value = r.text(state_dir, "state_dir")) config.state_dir = r.resolve_path(*value);
+    }
+    if (const auto log = root["log"]) read_fields(r, log, log_fields(), config.log, "'log'", "log");
+    if (const auto databases = root["databases"]) read_databases(r, databases, config.databases);
+    if (const auto receivers = root["receivers"]) read_receivers(r, receivers, config.receivers);
+    check_defaults defaults;
+    if (const auto defaults_node = root["defaults"])
+        read_fields(r, defaults_node, schedule_fields<check_defaults>(), defaults, "'defaults'", "'defaults'");
+    if (const auto checks_node = root["checks"]) {
+        read_checks(r, checks_node, defaults, config.databases, config.receivers, config.checks);
+    }
+    if (const auto maintenance = root["maintenance"]) read_maintenance(r, maintenance, config.maintenance);
+    if (const auto cluster = root["cluster"]) read_cluster(r, cluster, config.databases, config.cluster);
+    if (!r.errors().empty()) {
+        std::stable_sort(r.errors().begin(), r.errors().end(), [](const config_error& a, const config_error& b) {
+            return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+        });
+        throw config_exception(std::move(r.errors()));
+    }
+    config.secrets = std::move(r.secrets());
+    return config;
+}
+
+}  // namespace
+
+daemon_config load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw config_exception({{path, 0, 0, fmt::format("cannot read configuration file: {}", std::strerror(errno))}});
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    const fs::path base = fs::absolute(fs::path(path)).parent_path();
+    return parse(content.str(), path, base);
 }
 
 daemon_config load_config_text(const std::string& text, const std::string& source_name,

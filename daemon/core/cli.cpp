@@ -21,6 +21,7 @@
 #include "daemon/config/loader.hpp"
 #include "daemon/alerting/run_outcome.hpp"
 #include "daemon/core/check_runner.hpp"
+#include "daemon/core/cluster_cli.hpp"
 #include "daemon/core/daemon_app.hpp"
 #include "daemon/core/database_factory.hpp"
 #include "daemon/core/database_sets.hpp"
@@ -46,6 +47,9 @@ constexpr const char* usage_text = R"(usage:
                                           statement failed, 78 configuration error
   invariantd modules                      list check modules with their parameters and defaults
   invariantd silence add|list|expire ...  silences on a running daemon (invariantd silence --help)
+  invariantd cluster init -c FILE [--print]
+                                          create (or print) the coordination schema of cluster
+                                          mode; exit 0, 2 database error, 78 configuration error
   invariantd --version
 )";
 
@@ -442,6 +446,7 @@ int run_command_line(int argc, char** argv) {
             return exit_ok;
         }
         if (first == "silence") return command_silence(std::vector<std::string>(argv + 2, argv + argc));
+        if (first == "cluster") return command_cluster(std::vector<std::string>(argv + 2, argv + argc));
     }
     const auto opts = parse_arguments(argc, argv);
     if (!opts) return exit_usage;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -15,6 +16,8 @@
 #include "daemon/common/server_tls.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/core/database_factory.hpp"
+#include "daemon/cluster/pg_state_store.hpp"
+#include "daemon/state/sqlite_state_store.hpp"
 
 namespace invariantd {
 
@@ -70,12 +73,34 @@ void daemon_app::start() {
     if (ec) throw std::runtime_error(fmt::format("cannot create state_dir '{}': {}", config_.state_dir, ec.message()));
     metrics_.on_change([this] { publisher_.changed(); });
     publisher_.start();
-    metrics_.count_state_recovered(alerts_.open(config_.state_dir));
+    if (config_.cluster) {
+        const auto& settings = *config_.cluster;
+        const auto database = std::find_if(config_.databases.begin(), config_.databases.end(),
+                                           [&](const auto& d) { return d.name == settings.database; });
+        application_name_ = "invariantd/" + settings.member;
+        cluster_ = std::make_unique<cluster::coordinator>(
+            loop_.get_executor(), cluster::coordinator_settings{database->dsn, settings.schema, settings.member,
+                                                                settings.lease, version_string(), config_path_});
+        cluster_->join();  // throws cluster::start_error: exit 70
+        cluster_epoch_ = cluster_->epoch();
+        metrics_.enable_cluster();
+        cluster_->on_change([this] { on_ownership_change(); });
+        alerts_.set_cluster_gates([this](const check_instance& instance) { return cluster_->owns(instance.name()); },
+                                  [this] { return cluster_->is_member(); });
+        open_shared_state();
+    } else {
+        metrics_.count_state_recovered(alerts_.open(config_.state_dir));
+    }
     auto initial = config_;
     config_ = {};
     apply(std::move(initial));
     // The initial load counts as a successful load for both reload gauges.
     metrics_.set_config_reload(true, unix_seconds(system_clock::now()));
+    if (cluster_) {
+        cluster_->start();
+        publish_cluster_metrics();
+        asio::co_spawn(loop_, cluster_sweep_loop(), log_escaped_exception{"cluster sweep"});
+    }
     server_.start();
     asio::co_spawn(loop_, watch_reload_signal(), log_escaped_exception{"reload signal"});
     asio::co_spawn(loop_, watch_stop_signals(), log_escaped_exception{"stop signals"});
@@ -103,7 +128,7 @@ void daemon_app::apply(config::daemon_config next) {
         auto discover_config = db_config;
         discover_config.max_connections = 1;  // its own connection, outside the set's bound
         set_entry entry{db_config,
-                        make_database(loop_.get_executor(), discover_config),
+                        make_database(loop_.get_executor(), discover_config, application_name_),
                         std::make_shared<db::async_semaphore>(loop_.get_executor(), db_config.max_connections),
                         {},
                         true,
@@ -138,7 +163,7 @@ void daemon_app::apply(config::daemon_config next) {
             databases_.erase(existing);
             continue;
         }
-        database_entry entry{db_config, make_database(loop_.get_executor(), db_config), true, {}};
+        database_entry entry{db_config, make_database(loop_.get_executor(), db_config, application_name_), true, {}};
         metrics_.add_database(db_config.name);
         databases.emplace(db_config.name, std::move(entry));
     }
@@ -184,12 +209,13 @@ void daemon_app::reconcile_tasks(const config::daemon_config& config) {
             loop_.get_executor(), instance, check, *module, database,
             [this](check_task& t, const checks::check_result& result) { on_result(t, result); });
         // A maintenance window with action pause keeps the check from running at all.
+        // In cluster mode only the owner runs it (SPEC §12).
         task->set_run_gate([this, name = instance.name()] {
+            if (!runs_here(name)) return false;
             const auto* cover = alerts_.cover(name);
             return cover == nullptr || !cover->pause;
         });
-        metrics_.add_check(instance.name(), check.module, database_of(check, instance));
-        metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
+        export_check(*task, runs_here(instance.name()));
         tasks.emplace(instance.name(), task);
         task->start();
     };
@@ -205,10 +231,11 @@ void daemon_app::reconcile_tasks(const config::daemon_config& config) {
     }
     for (auto& [name, old] : tasks_) {
         old->stop(true);
-        metrics_.remove_check(name);
+        export_check(*old, false);
         spdlog::info("check '{}' removed", name);
     }
     tasks_ = std::move(tasks);
+    if (cluster_) publish_cluster_metrics();
     std::set<check_instance> configured;
     for (const auto& [name, task] : tasks_) configured.insert(task->instance());
     alerts_.retain(configured);
@@ -268,7 +295,7 @@ void daemon_app::update_members(set_entry& set, std::vector<std::string> members
         auto member_config = set.config;
         member_config.name = name;
         databases_.emplace(name, database_entry{member_config,
-                                                make_member_database(loop_.get_executor(), set.config, member, set.slots),
+                                                make_member_database(loop_.get_executor(), set.config, member, set.slots, application_name_),
                                                 true,
                                                 {}});
         metrics_.add_database(name);
@@ -277,9 +304,129 @@ void daemon_app::update_members(set_entry& set, std::vector<std::string> members
     reconcile_tasks(config_);
 }
 
+void daemon_app::export_check(const check_task& task, bool wanted) {
+    const auto& name = task.instance().name();
+    if (wanted == exported_.contains(name)) return;
+    if (wanted) {
+        metrics_.add_check(name, task.config().module, database_of(task.config(), task.instance()));
+        metrics_.set_alert_state(name, alerts_.book().state(task.instance()));
+        exported_.insert(name);
+    } else {
+        metrics_.remove_check(name);
+        exported_.erase(name);
+    }
+}
+
+void daemon_app::on_ownership_change() {
+    if (shutting_down_ || !cluster_) return;
+    if (cluster_->is_member() && cluster_->epoch() != cluster_epoch_) {
+        // Rejoined under a new epoch: notifications claimed under the old one may already
+        // be another member's; they are let go and claimed again by the sweep.
+        cluster_epoch_ = cluster_->epoch();
+        alerts_.release_claims();
+    }
+    std::set<check_instance> gained;
+    for (const auto& [name, task] : tasks_) {
+        const bool mine = cluster_->owns(name);
+        if (mine && !exported_.contains(name) && !adopting_.contains(name)) {
+            adopting_.insert(name);
+            gained.insert(task->instance());
+        } else if (!mine && exported_.contains(name)) {
+            export_check(*task, false);
+            spdlog::info("cluster: check '{}' moved to member '{}'", name, cluster_->owner_of(name).value_or("(none)"));
+        }
+    }
+    if (!gained.empty()) asio::co_spawn(loop_, adopt_checks(std::move(gained)), log_escaped_exception{"cluster adopt"});
+    publish_cluster_metrics();
+}
+
+asio::awaitable<void> daemon_app::adopt_checks(std::set<check_instance> instances) {
+    bool read = true;
+    try {
+        co_await alerts_.adopt(instances);
+    } catch (const std::exception& e) {
+        // Not run until its state is known: the next sweep tries again.
+        spdlog::error("cluster: cannot read the shared state of {} checks: {}", instances.size(), e.what());
+        read = false;
+    }
+    for (const auto& instance : instances) adopting_.erase(instance.name());
+    if (!read || shutting_down_) co_return;
+    for (const auto& instance : instances) {
+        auto it = tasks_.find(instance.name());
+        if (it == tasks_.end() || !runs_here(instance.name())) continue;
+        export_check(*it->second, true);
+        spdlog::info("cluster: check '{}' now runs here", instance.name());
+        it->second->request_run();
+    }
+    publish_cluster_metrics();
+}
+
+asio::awaitable<void> daemon_app::cluster_sweep_loop() {
+    asio::steady_timer timer(loop_);
+    bool failing = false;
+    while (!shutting_down_) {
+        timer.expires_after(cluster_->lease() / 3);
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (shutting_down_) break;
+        if (!cluster_->is_member()) continue;
+        try {
+            co_await alerts_.sweep();
+            if (failing) spdlog::info("cluster: the shared state answers again");
+            failing = false;
+        } catch (const std::exception& e) {
+            if (!failing) spdlog::error("cluster: cannot read the shared state: {}", e.what());
+            failing = true;
+        }
+        on_ownership_change();  // retries adoptions that failed
+    }
+}
+
+void daemon_app::open_shared_state() {
+    const auto& settings = *config_.cluster;
+    const auto database = std::find_if(config_.databases.begin(), config_.databases.end(),
+                                       [&](const auto& d) { return d.name == settings.database; });
+    auto store = std::make_unique<cluster::pg_state_store>(database->dsn, settings.schema, settings.member, settings.lease,
+                                                           cluster_->epoch_token());
+    // Switching to cluster mode: this member's state_dir (a single daemon's alert states,
+    // ledgers, silences) is imported once, for keys the shared store does not know yet, so
+    // the switch does not re-page. The marker keeps a later start from resurrecting them.
+    const auto outbox = std::filesystem::path(config_.state_dir) / "outbox.db";
+    const auto marker = std::filesystem::path(config_.state_dir) / "imported-to-cluster";
+    if (std::filesystem::exists(outbox) && !std::filesystem::exists(marker)) {
+        try {
+            state::sqlite_state_store local(outbox.string());
+            const auto imported = store->import_missing(local);
+            std::ofstream(marker) << "state_dir imported into the cluster's shared state; not read again\n";
+            spdlog::info("cluster: imported {} alert records from {} into the shared state", imported, outbox.string());
+        } catch (const std::exception& e) {
+            throw cluster::start_error(
+                secret_registry::global().redact(fmt::format("cluster: cannot import {}: {}", outbox.string(), e.what())));
+        }
+    }
+    try {
+        alerts_.open_shared(std::move(store));
+    } catch (const std::exception& e) {
+        throw cluster::start_error(
+            secret_registry::global().redact(fmt::format("cluster: cannot read the shared state: {}", e.what())));
+    }
+}
+
+void daemon_app::publish_cluster_metrics() {
+    if (!cluster_) return;
+    metrics_.set_cluster(cluster_->live_members().size(), cluster_->is_member() ? exported_.size() : 0,
+                         cluster_->is_member(), cluster_->rebalances());
+}
+
 void daemon_app::on_result(check_task& task, const checks::check_result& result) {
     const auto& check = task.config();
     const auto& instance = task.instance();
+    if (!runs_here(instance.name())) {
+        // The check moved (or this member lost its lease) while it ran: its new owner's
+        // result counts, this one is discarded (SPEC §12).
+        spdlog::info("cluster: discarding the result of '{}': the check no longer runs here", instance.name());
+        return;
+    }
     const auto& status = task.status();
     const auto outcome = classify(check, result);
     metrics_.record_run(instance.name(), result, outcome);
@@ -316,6 +463,8 @@ std::vector<std::string> daemon_app::reload() {
         auto next = config::load_config_file(config_path_);
         if (next.server.listen != config_.server.listen)
             spdlog::warn("server.listen changed to {}; the listener moves only on restart", next.server.listen);
+        if (next.cluster != config_.cluster)
+            spdlog::warn("the cluster section changed; it takes effect only on restart");
         // Certificates are re-read on every reload, so rotated files take effect for new
         // connections; files that no longer load fail the reload like a configuration error.
         std::shared_ptr<asio::ssl::context> tls;
@@ -374,6 +523,8 @@ asio::awaitable<void> daemon_app::shutdown(duration grace) {
             spdlog::warn("check '{}' still running after the shutdown grace period; abandoning it", name);
     }
     co_await alerts_.stop();
+    // Leaving deletes the member row, so the other members take its checks at once.
+    if (cluster_) co_await cluster_->leave();
     for (auto& [name, entry] : databases_) entry.database->close();
     for (auto& [name, set] : sets_) {
         set.next_discovery->cancel();

@@ -1,9 +1,11 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "daemon/alerting/alert_pipeline.hpp"
+#include "daemon/cluster/coordinator.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/check_task.hpp"
 #include "daemon/core/database_sets.hpp"
@@ -48,6 +50,7 @@ public:
     bool shutting_down() const override { return shutting_down_; }
     silence add_silence(silence entry) override { return alerts_.add_silence(std::move(entry)); }
     std::optional<silence> expire_silence(const std::string& id) override { return alerts_.expire_silence(id); }
+    const cluster::coordinator* cluster() const override { return cluster_.get(); }
 
 private:
     struct database_entry {
@@ -79,6 +82,22 @@ private:
     /// The database name of an instance: the check's database, "<set>/<member>" for a member.
     static std::string database_of(const config::check_config& check, const check_instance& instance);
     void on_result(check_task& task, const checks::check_result& result);
+    /// True when this process runs `instance`: always outside cluster mode, for its owner in it.
+    bool runs_here(const std::string& instance) const {
+        return !cluster_ || (cluster_->owns(instance) && !adopting_.contains(instance));
+    }
+    /// Cluster mode: reads the shared state of checks that came here, then runs them.
+    asio::awaitable<void> adopt_checks(std::set<check_instance> instances);
+    /// Cluster mode: every lease/3, takes over orphaned notifications and re-reads silences.
+    asio::awaitable<void> cluster_sweep_loop();
+    /// Cluster mode, start-up: opens the shared state store, importing state_dir once.
+    void open_shared_state();
+    /// Cluster mode: membership or ownership changed. Series are added for checks gained
+    /// (and those run at once), removed for checks lost.
+    void on_ownership_change();
+    /// Makes `instance`'s series exist (exported) or not, as `wanted` says.
+    void export_check(const check_task& task, bool wanted);
+    void publish_cluster_metrics();
     /// Sets the series derived from other state (silenced, connection counts).
     void refresh_derived_metrics();
     asio::awaitable<void> watch_reload_signal();
@@ -94,6 +113,11 @@ private:
     std::map<std::string, database_entry> databases_;  ///< set members as "<set>/<member>"
     std::map<std::string, set_entry> sets_;
     std::map<std::string, std::shared_ptr<check_task>> tasks_;  ///< by instance name
+    std::set<std::string> exported_;  ///< instances whose series /metrics carries (those run here)
+    std::unique_ptr<cluster::coordinator> cluster_;  ///< cluster mode only
+    std::set<std::string> adopting_;  ///< came here; their shared state is being read
+    std::uint64_t cluster_epoch_ = 0;  ///< the epoch the queued notifications were claimed under
+    std::string application_name_ = "invariantd";  ///< "invariantd/<member>" in cluster mode
     metrics_publisher publisher_;  ///< after everything its refresh reads: destroyed first
     asio::signal_set reload_signal_;
     asio::signal_set stop_signals_;

@@ -28,7 +28,8 @@ asio::awaitable<discovered_members> discover_members(db::database& database,
 std::shared_ptr<db::database> make_member_database(asio::any_io_executor loop,
                                                    const config::database_config& set,
                                                    const std::string& member,
-                                                   std::shared_ptr<db::async_semaphore> slots);
+                                                   std::shared_ptr<db::async_semaphore> slots,
+                                                   const std::string& application_name = "invariantd");
 
 /// A PostgreSQL text[] literal of `items` ('{"a","b"}'), for binding a list as one parameter.
 std::string postgres_text_array(const std::vector<std::string>& items);

@@ -1,9 +1,13 @@
 #include "daemon/core/http_api.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include <fmt/format.h>
 #include <set>
 
 #include "daemon/alerting/summary_template.hpp"
+#include "daemon/cluster/coordinator.hpp"
 #include "daemon/common/time_format.hpp"
 #include "daemon/core/http_routes.hpp"
 #include "daemon/core/status_json.hpp"
@@ -63,6 +67,15 @@ http_response http_api::health_response() const {
     nlohmann::ordered_json body{{"status", healthy ? "ok" : "degraded"},
                                 {"checks", daemon_.tasks().size()},
                                 {"databases", databases}};
+    if (const auto* cluster = daemon_.cluster()) {
+        // A member that lost the coordination database runs nothing: take it out of rotation.
+        body["cluster"] = {{"member", cluster->self()}, {"is_member", cluster->is_member()}};
+        if (!cluster->is_member()) {
+            healthy = false;
+            body["status"] = "degraded";
+            body["cluster"]["error"] = "no heartbeat in the coordination database within the lease";
+        }
+    }
     return json_response(healthy ? http::status::ok : http::status::service_unavailable, body);
 }
 
@@ -120,6 +133,39 @@ nlohmann::ordered_json http_api::silences_json() const {
     const auto now = system_clock::now();
     for (const auto& entry : daemon_.alerts().mutes().listed(now)) out.push_back(to_json(entry, now));
     return out;
+}
+
+nlohmann::ordered_json http_api::cluster_json() const {
+    const auto& cluster = *daemon_.cluster();
+    std::map<std::string, std::size_t> owned;
+    for (const auto& [name, task] : daemon_.tasks()) {
+        if (auto owner = cluster.owner_of(name)) ++owned[*owner];
+    }
+    nlohmann::ordered_json members = nlohmann::ordered_json::array();
+    for (const auto& member : cluster.members()) {
+        const bool live = std::find(cluster.live_members().begin(), cluster.live_members().end(), member.name) !=
+                          cluster.live_members().end();
+        members.push_back({{"name", member.name},
+                           {"live", live},
+                           {"last_heartbeat", format_rfc3339(system_clock::time_point(
+                                                  std::chrono::duration_cast<system_clock::duration>(
+                                                      std::chrono::duration<double>(member.last_heartbeat))))},
+                           {"epoch", member.epoch},
+                           {"owned_checks", live ? owned[member.name] : 0},
+                           {"version", member.version}});
+    }
+    return {{"self", cluster.self()},
+            {"is_member", cluster.is_member()},
+            {"epoch", cluster.epoch()},
+            {"lease", format_duration(cluster.lease())},
+            {"members", std::move(members)}};
+}
+
+void http_api::add_owner(nlohmann::ordered_json& check, const std::string& instance) const {
+    const auto* cluster = daemon_.cluster();
+    if (cluster == nullptr) return;
+    const auto owner = cluster->owner_of(instance);
+    check["owner"] = owner ? nlohmann::ordered_json(*owner) : nlohmann::ordered_json(nullptr);
 }
 
 nlohmann::ordered_json http_api::maintenance_json() const {
@@ -363,21 +409,34 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         }
         case route::checks: {
             nlohmann::ordered_json list = nlohmann::ordered_json::array();
-            for (const auto& [name, task] : daemon_.tasks())
-                list.push_back(check_to_json(*task, daemon_.alerts(), false));
+            for (const auto& [name, task] : daemon_.tasks()) {
+                auto item = check_to_json(*task, daemon_.alerts(), false);
+                add_owner(item, name);
+                list.push_back(std::move(item));
+            }
             co_return json_response(http::status::ok, list);
         }
         case route::check: {
             auto it = daemon_.tasks().find(match.check_name);
             if (it == daemon_.tasks().end())
                 co_return error_response(http::status::not_found, "no such check");
-            co_return json_response(http::status::ok, check_to_json(*it->second, daemon_.alerts(), true));
+            auto item = check_to_json(*it->second, daemon_.alerts(), true);
+            add_owner(item, match.check_name);
+            co_return json_response(http::status::ok, item);
         }
         case route::run_check: {
             auto it = daemon_.tasks().find(match.check_name);
             if (it == daemon_.tasks().end())
                 co_return error_response(http::status::not_found, "no such check");
             auto task = it->second;  // keeps the task alive if a reload replaces it meanwhile
+            if (const auto* cluster = daemon_.cluster(); cluster != nullptr && !cluster->owns(match.check_name)) {
+                // Only the owner runs a check (SPEC §12); the caller can ask it directly.
+                const auto owner = cluster->owner_of(match.check_name);
+                co_return error_response(
+                    http::status::conflict,
+                    owner ? fmt::format("the check is owned by cluster member '{}'; only its owner runs it", *owner)
+                          : std::string("no live cluster member owns the check"));
+            }
             if (!task->may_run())
                 co_return error_response(
                     http::status::conflict,
@@ -403,6 +462,10 @@ asio::awaitable<http_response> http_api::handle(const http_request& request) {
         }
         case route::alerts:
             co_return json_response(http::status::ok, alerts_json());
+        case route::cluster:
+            if (daemon_.cluster() == nullptr)
+                co_return error_response(http::status::not_found, "not in cluster mode (no 'cluster' section)");
+            co_return json_response(http::status::ok, cluster_json());
         case route::silences: {
             if (method != http::verb::post) co_return json_response(http::status::ok, silences_json());
             auto parsed = parse_silence_request(request.body(), system_clock::now());

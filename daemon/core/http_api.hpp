@@ -16,6 +16,10 @@
 
 namespace invariantd {
 
+namespace cluster {
+class coordinator;
+}
+
 /// One database as the API reports it.
 struct database_health {
     std::string name;
@@ -44,6 +48,8 @@ public:
     virtual silence add_silence(silence entry) = 0;
     /// Ends silence `id` now; nullopt for an unknown id.
     virtual std::optional<silence> expire_silence(const std::string& id) = 0;
+    /// Cluster mode's membership (SPEC §12), nullptr when not in cluster mode.
+    virtual const cluster::coordinator* cluster() const { return nullptr; }
 };
 
 class http_api {
@@ -63,6 +69,9 @@ private:
     nlohmann::ordered_json alerts_json() const;
     nlohmann::ordered_json silences_json() const;
     nlohmann::ordered_json maintenance_json() const;
+    nlohmann::ordered_json cluster_json() const;
+    /// Adds `owner` (cluster mode) to a check's JSON.
+    void add_owner(nlohmann::ordered_json& check, const std::string& instance) const;
     http_response offenders_response(const check_task& task, std::string_view query) const;
 
     daemon_view& daemon_;

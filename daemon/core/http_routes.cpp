@@ -69,6 +69,7 @@ route_match match_route(std::string_view path) {
     if (path == "/-/reload") return {route::reload, {}, "POST, OPTIONS", true};
     if (path == "/api/v1/silences") return {route::silences, {}, "GET, HEAD, POST, OPTIONS", true};
     if (path == "/api/v1/maintenance") return {route::maintenance, {}, read_only, true};
+    if (path == "/api/v1/cluster") return {route::cluster, {}, read_only, true};
     static const std::regex silence_path("^/api/v1/silences/([A-Za-z0-9-]{1,64})$");
     std::match_results<std::string_view::const_iterator> silence_match;
     if (std::regex_match(path.begin(), path.end(), silence_match, silence_path))

@@ -22,6 +22,7 @@ enum class route {
     silences,       ///< GET, POST /api/v1/silences
     silence,        ///< DELETE /api/v1/silences/{id}
     maintenance,    ///< GET /api/v1/maintenance
+    cluster,        ///< GET /api/v1/cluster
     reload,         ///< POST /-/reload
 };
 

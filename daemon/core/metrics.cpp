@@ -239,6 +239,30 @@ void daemon_metrics::set_config_reload(bool successful, double unix_time) {
     changed();
 }
 
+void daemon_metrics::enable_cluster() {
+    if (cluster_) return;
+    cluster_series series;
+    series.members = &BuildGauge().Name("invariantd_cluster_members").Help("Live cluster members as this member sees them.").Register(*registry_).Add({});
+    series.owned = &BuildGauge().Name("invariantd_cluster_owned_checks").Help("Check instances this member owns and runs.").Register(*registry_).Add({});
+    series.is_member = &BuildGauge().Name("invariantd_cluster_is_member").Help("1 while this member holds its lease in the coordination database.").Register(*registry_).Add({});
+    series.rebalances = &BuildCounter().Name("invariantd_cluster_rebalances_total").Help("Changes of the live member set seen by this member.").Register(*registry_).Add({});
+    cluster_ = series;
+    changed();
+}
+
+void daemon_metrics::set_cluster(std::size_t members, std::size_t owned_checks, bool is_member, std::uint64_t rebalances) {
+    if (!cluster_) return;
+    bool moved = set_changed(*cluster_->members, static_cast<double>(members));
+    moved = set_changed(*cluster_->owned, static_cast<double>(owned_checks)) || moved;
+    moved = set_changed(*cluster_->is_member, is_member ? 1 : 0) || moved;
+    const auto counted = static_cast<double>(rebalances);
+    if (cluster_->rebalances->Value() < counted) {
+        cluster_->rebalances->Increment(counted - cluster_->rebalances->Value());
+        moved = true;
+    }
+    if (moved) changed();
+}
+
 std::string daemon_metrics::serialize() const {
     auto families = registry_->Collect();
     auto process = process_.Collect();

@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include <prometheus/counter.h>
+#include <optional>
+
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -45,6 +47,11 @@ public:
     void set_database_connections(const std::string& database, std::size_t idle, std::size_t busy);
 
     void set_config_reload(bool successful, double unix_time);
+
+    /// Cluster mode only (SPEC §12): creates the invariantd_cluster_* series.
+    void enable_cluster();
+    /// Live members, checks this member owns, whether it holds its lease, rebalances so far.
+    void set_cluster(std::size_t members, std::size_t owned_checks, bool is_member, std::uint64_t rebalances);
 
     /// Creates the notification series of a receiver at 0 (dashboards see it before its first page).
     void add_receiver(const std::string& receiver);
@@ -101,7 +108,15 @@ private:
         prometheus::Gauge* busy = nullptr;
     };
 
+    struct cluster_series {
+        prometheus::Gauge* members = nullptr;
+        prometheus::Gauge* owned = nullptr;
+        prometheus::Gauge* is_member = nullptr;
+        prometheus::Counter* rebalances = nullptr;
+    };
+
     std::shared_ptr<prometheus::Registry> registry_;
+    std::optional<cluster_series> cluster_;
     process_collector process_;
     prometheus::Family<prometheus::Gauge>& check_value_;
     prometheus::Family<prometheus::Gauge>& check_detail_;

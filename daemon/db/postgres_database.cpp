@@ -473,14 +473,15 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(
     // after the expanded DSN, so it overrides whatever the DSN says.
     // A set member's database name comes after the DSN too: only the first dbname is
     // expanded as a connection string, a later one is a plain database name that wins.
-    auto start = [dsn = options_.dsn, member = options_.database_name]() -> PGconn* {
+    auto start = [dsn = options_.dsn, member = options_.database_name,
+                  application = options_.application_name]() -> PGconn* {
         if (member.empty()) {
             const char* keywords[] = {"dbname", "application_name", nullptr};
-            const char* values[] = {dsn.c_str(), "invariantd", nullptr};
+            const char* values[] = {dsn.c_str(), application.c_str(), nullptr};
             return PQconnectStartParams(keywords, values, 1);
         }
         const char* keywords[] = {"dbname", "dbname", "application_name", nullptr};
-        const char* values[] = {dsn.c_str(), member.c_str(), "invariantd", nullptr};
+        const char* values[] = {dsn.c_str(), member.c_str(), application.c_str(), nullptr};
         return PQconnectStartParams(keywords, values, 1);
     };
     PGconn* raw = co_await run_blocking(blocking_.get_executor(), std::move(start));

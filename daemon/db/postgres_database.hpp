@@ -30,6 +30,8 @@ struct postgres_options {
     /// pool keeps no idle connection, so the set's open connections stay within its bound.
     std::string database_name;
     std::shared_ptr<async_semaphore> shared_slots;
+    /// "invariantd", or "invariantd/<member>" in cluster mode (SPEC §12).
+    std::string application_name = "invariantd";
 };
 
 /// PostgreSQL driver, fully asynchronous on the daemon's loop: libpq in non-blocking mode,

@@ -68,6 +68,12 @@ struct version_conflict : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// A write refused because this writer no longer holds its cluster membership (its epoch is
+/// stale or its lease ran out: SPEC §12 fencing). Nothing of the write happened.
+struct fenced_write : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 class state_store {
 public:
     virtual ~state_store() = default;
