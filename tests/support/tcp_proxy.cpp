@@ -20,6 +20,7 @@ struct tcp_proxy::impl {
     int listener = -1;
     std::uint16_t port = 0;
     std::atomic<bool> stopping{false};
+    std::atomic<bool> paused{false};
     std::atomic<std::uint64_t> flights{0};
     std::atomic<std::uint64_t> accepted{0};
     std::mutex mutex;
@@ -59,6 +60,10 @@ struct tcp_proxy::impl {
         bool server_spoke_last = true;  // the client's first bytes are a flight
         char buffer[65536];
         while (!stopping) {
+            if (paused) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                continue;
+            }
             pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
             if (::poll(fds, 2, 100) <= 0) continue;
             for (int side = 0; side < 2; ++side) {
@@ -115,6 +120,9 @@ std::uint64_t tcp_proxy::client_flights() const {
 }
 std::uint64_t tcp_proxy::connections() const {
     return impl_->accepted;
+}
+void tcp_proxy::pause(bool paused) {
+    impl_->paused = paused;
 }
 
 }  // namespace invariantd::test

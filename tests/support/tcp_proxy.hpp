@@ -21,6 +21,10 @@ public:
     /// Client flights over every connection so far.
     std::uint64_t client_flights() const;
     std::uint64_t connections() const;
+    /// While paused nothing is forwarded in either direction, on open and new connections
+    /// alike (bytes wait in the socket buffers): a network partition as the client sees it —
+    /// no error, no answer. Resuming delivers what waited.
+    void pause(bool paused);
 
 private:
     struct impl;
