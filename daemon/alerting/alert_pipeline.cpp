@@ -48,6 +48,7 @@ std::size_t alert_pipeline::open(const std::string& state_dir) {
 
 void alert_pipeline::open_shared(std::unique_ptr<state::state_store> store) {
     auto loaded = writer_.open_store(std::move(store));
+    shared_results_ = std::move(loaded.results);
     std::size_t firing = 0;
     for (const auto& record : loaded.records) firing += record.state == alert_state::firing ? 1 : 0;
     spdlog::info("cluster: shared state has {} firing alerts; {} queued notifications claimed from departed members",
@@ -65,7 +66,9 @@ void alert_pipeline::set_cluster_gates(std::function<bool(const check_instance&)
 }
 
 asio::awaitable<void> alert_pipeline::adopt(std::set<check_instance> instances) {
-    auto loaded = co_await writer_.read({true, true, false, false, false});
+    // Named, not a temporary in the co_await expression (the g++ 12 bug in daemon/README.md).
+    outbox_writer::read_parts parts{.alerts = true, .ledgers = true};
+    auto loaded = co_await writer_.read(std::move(parts));
     for (const auto& instance : instances) {
         std::optional<offender_ledger> ledger;
         if (auto it = loaded.ledgers.find(instance); it != loaded.ledgers.end()) ledger = std::move(it->second);
@@ -73,20 +76,30 @@ asio::awaitable<void> alert_pipeline::adopt(std::set<check_instance> instances) 
     }
 }
 
-asio::awaitable<void> alert_pipeline::sweep() {
+asio::awaitable<std::vector<state::stored_result>> alert_pipeline::sweep(std::string results_after) {
     if (!stale_.empty()) {
         const auto stale = stale_;
         co_await adopt(stale);
         for (const auto& instance : stale) stale_.erase(instance);
     }
-    auto loaded = co_await writer_.read({true, false, true, false, true});
-    if (stopping_) co_return;
+    outbox_writer::read_parts parts{
+        .alerts = true, .silences = true, .claims = true, .results = true, .results_after = std::move(results_after)};
+    auto loaded = co_await writer_.read(std::move(parts));
+    if (stopping_) co_return loaded.results;
     if (owns_) book_.mirror(loaded.records, owns_);
     if (!loaded.notifications.empty())
         spdlog::info("cluster: took over {} queued notifications from departed members", loaded.notifications.size());
     queue_stored(std::move(loaded.notifications));
     mutes_.restore(std::move(loaded.silences));
     refresh_mutes(system_clock::now());
+    co_return loaded.results;
+}
+
+void alert_pipeline::store_result(const check_instance& instance, std::string document) {
+    if (stopping_) return;
+    writer_.spawn_write([name = instance.name(), document = std::move(document)](
+                            state::state_store& store) { store.write_result(name, document); },
+                        "cannot store the result of " + instance.name());
 }
 
 void alert_pipeline::release_claims() {

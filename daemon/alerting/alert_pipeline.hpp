@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon/alerting/alert_book.hpp"
@@ -46,9 +47,15 @@ public:
     /// from the shared store, so the new owner continues where the last one stopped.
     /// Throws when the store cannot be read.
     asio::awaitable<void> adopt(std::set<check_instance> instances);
-    /// Takes over the queued notifications whose claimer is gone and re-reads the silences
-    /// (added or ended on other members). Throws when the store cannot be read.
-    asio::awaitable<void> sweep();
+    /// Takes over the queued notifications whose claimer is gone, re-reads the silences
+    /// (added or ended on other members) and the alert records of checks other members own,
+    /// and returns the results written after `results_after` (a watermark from an earlier
+    /// answer, "" for all). Throws when the store cannot be read.
+    asio::awaitable<std::vector<state::stored_result>> sweep(std::string results_after);
+    /// The results the shared store held at open_shared(), handed over once.
+    std::vector<state::stored_result> take_shared_results() { return std::exchange(shared_results_, {}); }
+    /// Stores `instance`'s last results (cluster mode; a single daemon keeps them in memory).
+    void store_result(const check_instance& instance, std::string document);
     /// The membership epoch changed: the stored notifications held here were claimed under
     /// the old epoch, so they are let go (the next sweep claims them again, here or elsewhere).
     void release_claims();
@@ -133,6 +140,7 @@ private:
     asio::steady_timer repost_timer_;
     std::function<bool(const check_instance&)> owns_;  ///< cluster mode only
     std::function<bool()> may_send_;                   ///< cluster mode only
+    std::vector<state::stored_result> shared_results_;  ///< from open_shared(), until taken
     std::set<check_instance> stale_;  ///< cluster mode: a commit failed; the stored state must be read again
     bool started_ = false;
     bool stopping_ = false;

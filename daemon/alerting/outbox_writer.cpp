@@ -56,6 +56,7 @@ outbox_writer::loaded_state load(state::state_store& store, const outbox_writer:
             spdlog::error("outbox: alert record {} is unreadable ({}); ignoring it", row.dedup_key, e.what());
         }
     }
+    if (parts.results) out.results = store.load_results(parts.results_after);
     if (parts.claims) out.notifications = store.claim_notifications(std::numeric_limits<double>::max());
     return out;
 }
@@ -86,7 +87,7 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
     if (!opened.recovered && opened.from_version < state::sqlite_state_store::schema_version)
         spdlog::info("state file {}: schema migrated from version {} to {}", path, opened.from_version,
                      state::sqlite_state_store::schema_version);
-    auto parts = load(*store, {true, true, true, true, false});
+    auto parts = load(*store, {.alerts = true, .ledgers = true, .silences = true, .history = true});
     parts.recovered = loaded.recovered;
     loaded = std::move(parts);
     // A claim lasts until the next start: this writer is the file's only one.
@@ -96,7 +97,8 @@ outbox_writer::loaded_state outbox_writer::open(const std::string& state_dir) {
 }
 
 outbox_writer::loaded_state outbox_writer::open_store(std::unique_ptr<state::state_store> store) {
-    auto loaded = load(*store, {true, true, true, true, true});
+    auto loaded = load(*store, {.alerts = true, .ledgers = true, .silences = true, .history = true, .claims = true,
+                                .results = true});
     store_ = std::move(store);
     return loaded;
 }

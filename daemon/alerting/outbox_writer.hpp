@@ -30,6 +30,7 @@ public:
         std::map<check_instance, offender_ledger> ledgers;
         std::vector<silence> silences;
         run_history history;
+        std::vector<state::stored_result> results;  ///< cluster mode, oldest first
         std::size_t recovered = 0;  ///< damaged files replaced by empty ones
     };
     /// Opens (creating, migrating, recovering) `<state_dir>/outbox.db`. Start-up only
@@ -46,6 +47,8 @@ public:
         bool silences = false;
         bool history = false;
         bool claims = false;  ///< claim_notifications(): queued notifications nobody holds
+        bool results = false;
+        std::string results_after;  ///< watermark for results
     };
     /// Reads from the store on the worker, after every write submitted before it. Throws
     /// when the store cannot be read.

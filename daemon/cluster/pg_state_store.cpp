@@ -262,6 +262,26 @@ void pg_state_store::forget_history(const std::vector<std::string>& instances) {
         {json_list(instances)});
 }
 
+void pg_state_store::write_result(const std::string& instance, const std::string& document) {
+    connection_.exec(fmt::format("INSERT INTO {} (instance, owner, document) VALUES ($1, $2, $3)\n"
+                                 "ON CONFLICT (instance) DO UPDATE SET owner = EXCLUDED.owner,\n"
+                                 "    document = EXCLUDED.document, updated_at = now()",
+                                 table("results")),
+                     {instance, member_, document});
+}
+
+std::vector<state::stored_result> pg_state_store::load_results(const std::string& after) {
+    // Only what changed since the last read: every member reads this every lease/3.
+    std::vector<state::stored_result> out;
+    const auto rows = connection_.exec(
+        fmt::format("SELECT instance, document, updated_at::text FROM {}\n"
+                    "WHERE $1::text = '' OR updated_at > $1::text::timestamptz ORDER BY updated_at",
+                    table("results")),
+        {after});
+    for (const auto& row : rows.rows) out.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or("")});
+    return out;
+}
+
 std::size_t pg_state_store::import_missing(state::state_store& local) {
     std::size_t imported = 0;
     const auto epoch = epoch_->load();

@@ -44,6 +44,8 @@ public:
     std::vector<state::stored_history_point> load_history(std::size_t per_instance) override;
     void append_history(const state::stored_history_point& point, std::size_t keep) override;
     void forget_history(const std::vector<std::string>& instances) override;
+    void write_result(const std::string& instance, const std::string& document) override;
+    std::vector<state::stored_result> load_results(const std::string& after) override;
 
     /// Switching to cluster mode: copies alert records, ledgers and silences of `local` (a
     /// single daemon's state_dir) for keys the shared store does not have yet. Returns how

@@ -53,6 +53,9 @@ public:
     const checks::check_module& module() const { return module_; }
     const std::shared_ptr<db::database>& database() const { return database_; }
     const check_status& status() const { return status_; }
+    /// Cluster mode: the status another member (its owner) stored; shown as this check's own
+    /// while this member does not run it, and exported when it comes here.
+    void adopt_status(check_status status) { status_ = std::move(status); }
     bool running() const { return running_; }
     bool stopped() const { return exited_; }
     /// "ok", "pending", "firing" or "error" as the API reports it, given the value alert's

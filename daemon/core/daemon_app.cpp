@@ -16,6 +16,7 @@
 #include "daemon/common/server_tls.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/core/database_factory.hpp"
+#include "daemon/core/shared_result.hpp"
 #include "daemon/cluster/pg_state_store.hpp"
 #include "daemon/state/sqlite_state_store.hpp"
 
@@ -97,6 +98,7 @@ void daemon_app::start() {
     // The initial load counts as a successful load for both reload gauges.
     metrics_.set_config_reload(true, unix_seconds(system_clock::now()));
     if (cluster_) {
+        apply_shared_results(alerts_.take_shared_results());
         cluster_->start();
         publish_cluster_metrics();
         asio::co_spawn(loop_, cluster_sweep_loop(), log_escaped_exception{"cluster sweep"});
@@ -310,6 +312,12 @@ void daemon_app::export_check(const check_task& task, bool wanted) {
     if (wanted) {
         metrics_.add_check(name, task.config().module, database_of(task.config(), task.instance()));
         metrics_.set_alert_state(name, alerts_.book().state(task.instance()));
+        // Cluster mode: a check that came here exports its last result (stored by its last
+        // owner) at once, before its first run here.
+        const auto& status = task.status();
+        if (status.last_good && status.last_good->started != (status.last ? status.last->started : system_clock::time_point{}))
+            metrics_.record_run(name, *status.last_good, classify(task.config(), *status.last_good), false);
+        if (status.last) metrics_.record_run(name, *status.last, classify(task.config(), *status.last), false);
         exported_.insert(name);
     } else {
         metrics_.remove_check(name);
@@ -371,7 +379,8 @@ asio::awaitable<void> daemon_app::cluster_sweep_loop() {
         if (shutting_down_) break;
         if (!cluster_->is_member()) continue;
         try {
-            co_await alerts_.sweep();
+            auto results = co_await alerts_.sweep(results_watermark_);
+            apply_shared_results(std::move(results));
             if (failing) spdlog::info("cluster: the shared state answers again");
             failing = false;
         } catch (const std::exception& e) {
@@ -379,6 +388,15 @@ asio::awaitable<void> daemon_app::cluster_sweep_loop() {
             failing = true;
         }
         on_ownership_change();  // retries adoptions that failed
+    }
+}
+
+void daemon_app::apply_shared_results(std::vector<state::stored_result> results) {
+    for (auto& stored : results) {
+        if (!stored.written.empty()) results_watermark_ = stored.written;
+        auto it = tasks_.find(stored.instance);
+        if (it == tasks_.end() || exported_.contains(stored.instance)) continue;  // its own runs count here
+        if (auto status = shared_result_from(stored.document)) it->second->adopt_status(std::move(*status));
     }
 }
 
@@ -443,6 +461,8 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
     std::optional<double> value;
     if (succeeded(outcome)) value = result.output.value;
     alerts_.record_history(instance, {result.started, value, outcome});
+
+    if (cluster_) alerts_.store_result(instance, shared_result_document(status));
 
     const auto database_name = database_of(check, instance);
     auto entry = databases_.find(database_name);

@@ -92,6 +92,9 @@ private:
     asio::awaitable<void> cluster_sweep_loop();
     /// Cluster mode, start-up: opens the shared state store, importing state_dir once.
     void open_shared_state();
+    /// Cluster mode: results other members stored become the status of the checks this
+    /// member does not run.
+    void apply_shared_results(std::vector<state::stored_result> results);
     /// Cluster mode: membership or ownership changed. Series are added for checks gained
     /// (and those run at once), removed for checks lost.
     void on_ownership_change();
@@ -116,7 +119,8 @@ private:
     std::set<std::string> exported_;  ///< instances whose series /metrics carries (those run here)
     std::unique_ptr<cluster::coordinator> cluster_;  ///< cluster mode only
     std::set<std::string> adopting_;  ///< came here; their shared state is being read
-    std::uint64_t cluster_epoch_ = 0;  ///< the epoch the queued notifications were claimed under
+    std::uint64_t cluster_epoch_ = 0;
+    std::string results_watermark_;  ///< the newest shared result read so far  ///< the epoch the queued notifications were claimed under
     std::string application_name_ = "invariantd";  ///< "invariantd/<member>" in cluster mode
     metrics_publisher publisher_;  ///< after everything its refresh reads: destroyed first
     asio::signal_set reload_signal_;

@@ -134,14 +134,17 @@ void daemon_metrics::remove_check(const std::string& check) {
     changed();
 }
 
-void daemon_metrics::record_run(const std::string& check, const checks::check_result& result, run_outcome outcome) {
+void daemon_metrics::record_run(const std::string& check, const checks::check_result& result, run_outcome outcome,
+                                bool counted) {
     auto it = checks_.find(check);
     if (it == checks_.end()) return;
     auto& s = it->second;
     const double started = timestamp_seconds(result.started);
     changed();
-    s.runs[outcome]->Increment();
-    s.duration->Observe(result.duration_seconds);
+    if (counted) {
+        s.runs[outcome]->Increment();
+        s.duration->Observe(result.duration_seconds);
+    }
     s.last_run->Set(started);
     const bool ok = result.status == checks::run_status::ok;
     s.up->Set(ok ? 1 : 0);

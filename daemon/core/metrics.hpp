@@ -34,7 +34,10 @@ public:
     void remove_check(const std::string& check);
     /// Updates the series of `check` after a run. On error/timeout only up, runs, duration and
     /// last_run change; value, details and breakdown keep their last good values.
-    void record_run(const std::string& check, const checks::check_result& result, run_outcome outcome);
+    /// `counted` false: the result restores the gauges only (cluster mode: the last result
+    /// of a check that ran on another member), no run is counted or timed.
+    void record_run(const std::string& check, const checks::check_result& result, run_outcome outcome,
+                    bool counted = true);
     void set_alert_state(const std::string& check, alert_state state);
     void set_check_silenced(const std::string& check, bool silenced);
     /// The check's offender figures after a successful run (README "Offenders").

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace invariantd::state {
@@ -62,6 +63,13 @@ struct stored_history_point {
     std::string outcome;            ///< ok | violation | error | timeout
 };
 
+/// Cluster mode: one instance's last results (core/shared_result) and when they were written.
+struct stored_result {
+    std::string instance;
+    std::string document;
+    std::string written;  ///< the store's own clock, as a watermark for load_results()
+};
+
 /// A commit found an alert whose stored version is not the one before: another writer
 /// changed it. Nothing of the commit was written.
 struct version_conflict : std::runtime_error {
@@ -106,6 +114,12 @@ public:
     /// Appends one result and drops the instance's results beyond the newest `keep`.
     virtual void append_history(const stored_history_point& point, std::size_t keep) = 0;
     virtual void forget_history(const std::vector<std::string>& instances) = 0;
+
+    /// Cluster mode only: each instance's last results as a document, written by its owner
+    /// on every run. A single daemon keeps them in memory (these do nothing there).
+    virtual void write_result(const std::string& /*instance*/, const std::string& /*document*/) {}
+    /// The results written after `after` (a watermark from an earlier answer; "" for all).
+    virtual std::vector<stored_result> load_results(const std::string& /*after*/) { return {}; }
 };
 
 }  // namespace invariantd::state

@@ -280,6 +280,18 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
             CHECK(body["samples"][0]["app"] == "invariantd/" + owner);
         }
 
+        // Every member shows every check's result with a fresh last_run, whoever runs it.
+        for (const auto& check : w.checks) {
+            const auto owner = cluster_world::owner(all, check);
+            const auto other = owner == "a" ? std::string("b") : std::string("a");
+            const auto seen = w.last_run(other, check);
+            REQUIRE(poll_until([&] { return !w.last_run(other, check).empty() && w.last_run(other, check) != seen; }, 10s));
+            const auto body = w.get(other, "/api/v1/checks/" + check);
+            CHECK(body["owner"] == owner);
+            CHECK(body["samples"][0]["app"] == "invariantd/" + owner);
+            CHECK(body["duration_seconds"].is_number());
+        }
+
         // Each member exports its own checks and the cluster metrics.
         double owned_total = 0;
         for (const auto& m : all) {
