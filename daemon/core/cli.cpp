@@ -185,6 +185,10 @@ int command_validate(const options& opts) {
                              config.checks.size(), config.checks.size() == 1 ? "" : "s",
                              config.receivers.size(), config.receivers.size() == 1 ? "" : "s");
     std::cout << fmt::format("  listen {}  state_dir {}\n", config.server.listen, config.state_dir);
+    if (config.cluster)
+        std::cout << fmt::format("  cluster member {}  coordination database {}  schema {}  lease {}\n",
+                                 config.cluster->member, config.cluster->database, config.cluster->schema,
+                                 format_duration(config.cluster->lease));
     for (const auto& db : config.databases)
         std::cout << fmt::format("  database {:<20} driver {}\n", db.name, db::to_string(db.driver));
     for (const auto& check : config.checks) {

@@ -56,6 +56,22 @@ TEST_CASE("malformed configurations report every error with file, line and colum
           "test.yaml:2:10: unknown key 'certfile' in 'server.tls' (did you mean 'cert_file'?)"}},
         {"basic_auth without users", "server:\n  basic_auth: { exempt: [/livez] }\n",
          {"test.yaml:2:15: 'server.basic_auth.users' must map at least one user name to a bcrypt hash"}},
+        {"cluster without database", "cluster: { member: a }\n",
+         {"test.yaml:1:10: 'cluster' needs 'database' (a postgres entry of 'databases')"}},
+        {"cluster on an unknown database", db + "cluster: { database: nope }\n",
+         {"test.yaml:3:22: 'cluster.database': no database 'nope'"}},
+        {"cluster on a sqlite database", db + "cluster: { database: demo }\n",
+         {"test.yaml:3:22: 'cluster.database': 'demo' must be a postgres database (not sqlite); the cluster "
+          "coordinates through PostgreSQL"}},
+        {"cluster lease, schema, member and an unknown key",
+         "databases:\n  coord: { driver: postgres, dsn: \"host=x\" }\n"
+         "cluster: { database: coord, lease: 2s, schema: \"Bad-Name\", member: \"has space\", leas: 3s }\n",
+         {"test.yaml:3:36: 'cluster.lease' must be at least 3s (heartbeats go every lease/3)",
+          "test.yaml:3:48: 'cluster.schema' must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 "
+          "bytes), got 'Bad-Name'",
+          "test.yaml:3:68: 'cluster.member' must be 1 to 52 letters, digits, '.', '_' or '-' (it becomes "
+          "application_name invariantd/<member>), got 'has space'",
+          "test.yaml:3:81: unknown key 'leas' in 'cluster' (did you mean 'lease'?)"}},
         {"basic_auth with a plain password", "server:\n  basic_auth: { users: { prometheus: hunter2 } }\n",
          {"test.yaml:2:38: 'server.basic_auth.users.prometheus' is not a bcrypt hash (\"$2y$10$\" and 53 more "
           "characters, as htpasswd -nbBC 10 makes)"}},
