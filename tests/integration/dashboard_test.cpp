@@ -1,9 +1,13 @@
 // The Grafana dashboard and the Prometheus alerting rules against the real tools: every
 // PromQL expression parses (promtool), names only metrics a real scrape of the daemon has,
 // and — for the dashboard — returns data from a real Prometheus scraping the demo.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -11,6 +15,8 @@
 
 #include "tests/support/demo_world.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/pg.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/prometheus_server.hpp"
 #include "tests/support/test_receiver.hpp"
 
@@ -127,9 +133,20 @@ TEST_CASE("dashboard and alert-rule PromQL parses, names real metrics and return
     CHECK(checked.exit_code == 0);
     CHECK(checked.out.find("SUCCESS: " + std::to_string(all.size()) + " rules found") != std::string::npos);
 
-    // The demo daemon with a receiver (so the notification families exist), scraped by Prometheus.
+    // The demo daemon with a receiver (so the notification families exist), as a one-member
+    // cluster (so the cluster families exist; its schema is this test's own), scraped by Prometheus.
     test_receiver hook;
-    const auto config = write_demo_world(dir, "receivers:\n  ops: { type: webhook, url: \"" + hook.url("/hook") + "\" }\n");
+    const auto schema = "dash_" + std::to_string(std::random_device{}() % 1000000000);
+    auto config = write_demo_world(dir, "receivers:\n  ops: { type: webhook, url: \"" + hook.url("/hook") +
+                                            "\" }\ncluster: { database: coordination, schema: " + schema +
+                                            ", member: dashboard, lease: 3s }\n");
+    const auto with_coordination = std::regex_replace(
+        read_file(config), std::regex("\ndatabases:\n"),
+        "\ndatabases:\n  coordination: { driver: postgres, dsn: \"" + pg_dsn(true) + "\" }\n");
+    std::ofstream(config) << with_coordination;
+    const auto initialised = run_command({daemon_binary(), "cluster", "init", "-c", config});
+    INFO(initialised.out << initialised.err);
+    REQUIRE(initialised.exit_code == 0);
     daemon_process daemon(config, (dir.path() / "daemon.log").string());
     // Detail and breakdown series appear with the first results: scrape once every check ran.
     std::set<std::string> needed;
@@ -176,4 +193,7 @@ TEST_CASE("dashboard and alert-rule PromQL parses, names real metrics and return
         return firing == "9";
     });
     CHECK(firing == "9");
+    daemon.signal(SIGTERM);
+    daemon.wait_exit(std::chrono::seconds(20));
+    pg_exec(pg_dsn(true), "DROP SCHEMA " + schema + " CASCADE");
 }

@@ -87,7 +87,8 @@ namespace {
 std::multimap<std::string, YAML::Node> kubernetes_documents() {
     std::multimap<std::string, YAML::Node> by_kind;
     for (const char* file : {"configmap.yaml", "deployment.yaml", "service.yaml", "poddisruptionbudget.yaml",
-                             "podmonitor.yaml", "servicemonitor.yaml", "secret.example.yaml", "kustomization.yaml"}) {
+                             "podmonitor.yaml", "servicemonitor.yaml", "secret.example.yaml", "kustomization.yaml",
+                             "cluster-init-job.yaml"}) {
         for (const auto& document : YAML::LoadAllFromFile(source_path(std::string("deploy/kubernetes/") + file)))
             by_kind.emplace(document["kind"].as<std::string>(), document);
     }
@@ -173,6 +174,12 @@ TEST_CASE("kubernetes: the manifests agree with each other and the ConfigMap's c
     CHECK(config.find("listen: \"0.0.0.0:9898\"") != std::string::npos);
     std::map<std::string, std::string> env;
     for (const auto& variable : container["env"]) {
+        if (variable["valueFrom"]["fieldRef"]) {
+            // The pod's own name: cluster mode's member.
+            CHECK(variable["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>() == "metadata.name");
+            env[variable["name"].as<std::string>()] = "invariantd-7d9f8c6b5-x2k4q";
+            continue;
+        }
         const auto ref = variable["valueFrom"]["secretKeyRef"];
         CHECK(ref["name"].as<std::string>() == secret["metadata"]["name"].as<std::string>());
         REQUIRE(secret["stringData"][ref["key"].as<std::string>()]);
@@ -182,6 +189,24 @@ TEST_CASE("kubernetes: the manifests agree with each other and the ConfigMap's c
     INFO(validated.out << validated.err);
     CHECK(validated.exit_code == 0);
     CHECK(validated.out.find("configuration OK") != std::string::npos);
+    // Cluster mode, the pod name as the member.
+    CHECK(validated.out.find("cluster member invariantd-7d9f8c6b5-x2k4q  coordination database coordination") !=
+          std::string::npos);
+    // The schema Job runs `cluster init` on the same ConfigMap with the same Secret values,
+    // and `--print` works from exactly what it mounts.
+    const auto job = only(documents, "Job");
+    const auto job_pod = job["spec"]["template"]["spec"];
+    const auto job_container = job_pod["containers"][0];
+    CHECK(job_container["args"][0].as<std::string>() == "cluster");
+    CHECK(job_container["args"][1].as<std::string>() == "init");
+    CHECK(job_container["image"].as<std::string>() == container["image"].as<std::string>());
+    CHECK(job_pod["volumes"][0]["configMap"]["name"].as<std::string>() == config_map["metadata"]["name"].as<std::string>());
+    std::set<std::string> job_env;
+    for (const auto& variable : job_container["env"]) job_env.insert(variable["name"].as<std::string>());
+    for (const auto& [name, value] : env) CHECK(job_env.contains(name));
+    const auto printed = run_command({daemon_binary(), "cluster", "init", "-c", dir.path() / "invariantd.yaml", "--print"}, {}, env);
+    CHECK(printed.exit_code == 0);
+    CHECK(printed.out.find("CREATE TABLE IF NOT EXISTS \"invariantd\".members") != std::string::npos);
     // validate resolves every secret, and prints none of them.
     for (const auto& entry : secret["stringData"]) {
         INFO(entry.first.as<std::string>());
