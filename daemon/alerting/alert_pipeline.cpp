@@ -95,12 +95,6 @@ asio::awaitable<std::vector<state::stored_result>> alert_pipeline::sweep(std::st
     co_return loaded.results;
 }
 
-void alert_pipeline::store_result(const check_instance& instance, std::string document) {
-    if (stopping_) return;
-    writer_.spawn_write([name = instance.name(), document = std::move(document)](
-                            state::state_store& store) { store.write_result(name, document); },
-                        "cannot store the result of " + instance.name());
-}
 
 void alert_pipeline::release_claims() {
     std::size_t released = 0;
@@ -255,13 +249,14 @@ std::optional<silence> alert_pipeline::expire_silence(const std::string& id) {
     return ended;
 }
 
-void alert_pipeline::record_history(const check_instance& instance, history_point point) {
+void alert_pipeline::record_history(const check_instance& instance, history_point point, std::string result_document) {
     if (stopping_) return;
     history_.add(instance.name(), point);
     state::stored_history_point stored{instance.name(), unix_seconds(point.time), point.value,
                                        to_string(point.outcome)};
-    writer_.spawn_write([stored = std::move(stored)](
-                            state::state_store& store) { store.append_history(stored, run_history::kept); },
+    writer_.spawn_write([stored = std::move(stored), document = std::move(result_document)](state::state_store& store) {
+        store.record_run(stored, run_history::kept, document);
+    },
                         "cannot store the history of " + instance.name());
 }
 

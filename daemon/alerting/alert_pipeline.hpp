@@ -54,8 +54,6 @@ public:
     asio::awaitable<std::vector<state::stored_result>> sweep(std::string results_after);
     /// The results the shared store held at open_shared(), handed over once.
     std::vector<state::stored_result> take_shared_results() { return std::exchange(shared_results_, {}); }
-    /// Stores `instance`'s last results (cluster mode; a single daemon keeps them in memory).
-    void store_result(const check_instance& instance, std::string document);
     /// The membership epoch changed: the stored notifications held here were claimed under
     /// the old epoch, so they are let go (the next sweep claims them again, here or elsewhere).
     void release_claims();
@@ -78,7 +76,8 @@ public:
     /// Ends silence `id` now (persisted; covered checks are released); nullopt if unknown.
     std::optional<silence> expire_silence(const std::string& id);
     /// Adds one result to the instance's history (memory now, history.db on the writer).
-    void record_history(const check_instance& instance, history_point point);
+    /// `result_document`: cluster mode's shared result, written with the point (else empty).
+    void record_history(const check_instance& instance, history_point point, std::string result_document = {});
     const run_history& history() const { return history_; }
     /// Silences and windows, for the API and the status page.
     const mute_schedule& mutes() const { return mutes_; }

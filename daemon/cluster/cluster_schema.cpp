@@ -61,7 +61,9 @@ CREATE INDEX IF NOT EXISTS history_instance_time ON {s}.history (instance, time)
 )",
 };
 
-std::string quoted(const std::string& schema) { return "\"" + schema + "\""; }
+std::string quoted(const std::string& schema) {
+    return "\"" + schema + "\"";
+}
 
 }  // namespace
 
@@ -84,7 +86,8 @@ std::string init_script(const std::string& schema) {
     }
     script += fmt::format(
         "INSERT INTO {s}.schema_version (version) VALUES ({v})\n"
-        "    ON CONFLICT (singleton) DO UPDATE SET version = GREATEST({s}.schema_version.version, EXCLUDED.version),\n"
+        "    ON CONFLICT (singleton) DO UPDATE SET version = GREATEST({s}.schema_version.version, "
+        "EXCLUDED.version),\n"
         "    applied_at = now();\n"
         "COMMIT;\n",
         fmt::arg("s", s), fmt::arg("v", schema_version));
@@ -92,7 +95,8 @@ std::string init_script(const std::string& schema) {
 }
 
 int installed_version(blocking_pg& connection, const std::string& schema) {
-    const auto exists = connection.exec("SELECT to_regclass($1) IS NOT NULL", {quoted(schema) + ".schema_version"});
+    const auto exists =
+        connection.exec("SELECT to_regclass($1) IS NOT NULL", {quoted(schema) + ".schema_version"});
     if (exists.at(0, 0) != "t") return 0;
     const auto rows = connection.exec(fmt::format("SELECT version FROM {}.schema_version", quoted(schema)));
     if (rows.rows.empty()) return 0;
@@ -102,8 +106,9 @@ int installed_version(blocking_pg& connection, const std::string& schema) {
 int apply_init(blocking_pg& connection, const std::string& schema) {
     const int before = installed_version(connection, schema);
     if (before > schema_version)
-        throw pg_failure(fmt::format("the schema '{}' is at version {}, newer than this binary's {}; upgrade invariantd",
-                                     schema, before, schema_version));
+        throw pg_failure(
+            fmt::format("the schema '{}' is at version {}, newer than this binary's {}; upgrade invariantd",
+                        schema, before, schema_version));
     connection.exec_script(init_script(schema));
     return before;
 }

@@ -1,10 +1,10 @@
 #include "daemon/cluster/coordinator.hpp"
 
-#include <algorithm>
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
 
 #include "daemon/cluster/blocking_pg.hpp"
 #include "daemon/cluster/cluster_schema.hpp"
@@ -18,10 +18,13 @@ namespace {
 
 std::chrono::milliseconds statement_timeout_for(duration lease) {
     // A renewal that takes longer than a third of the lease is as good as lost.
-    return std::max(std::chrono::milliseconds(1000), std::chrono::duration_cast<std::chrono::milliseconds>(lease / 3));
+    return std::max(std::chrono::milliseconds(1000),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(lease / 3));
 }
 
-std::string q(const std::string& schema) { return "\"" + schema + "\""; }
+std::string q(const std::string& schema) {
+    return "\"" + schema + "\"";
+}
 
 }  // namespace
 
@@ -60,36 +63,41 @@ void coordinator::join() {
         const int version = installed_version(*connection_, settings_.schema);
         const auto init = fmt::format("invariantd cluster init -c {}", settings_.config_path);
         if (version == 0)
-            throw start_error(fmt::format("the coordination database has no invariantd schema '{}'; create it with `{}`",
-                                          settings_.schema, init));
+            throw start_error(
+                fmt::format("the coordination database has no invariantd schema '{}'; create it with `{}`",
+                            settings_.schema, init));
         if (version < schema_version)
-            throw start_error(fmt::format("the coordination schema '{}' is at version {}, this binary needs {}; "
-                                          "upgrade it with `{}`",
-                                          settings_.schema, version, schema_version, init));
+            throw start_error(
+                fmt::format("the coordination schema '{}' is at version {}, this binary needs {}; "
+                            "upgrade it with `{}`",
+                            settings_.schema, version, schema_version, init));
         if (version > schema_version)
-            throw start_error(fmt::format("the coordination schema '{}' is at version {}, newer than this binary's {}; "
-                                          "run a newer invariantd",
-                                          settings_.schema, version, schema_version));
+            throw start_error(
+                fmt::format("the coordination schema '{}' is at version {}, newer than this binary's {}; "
+                            "run a newer invariantd",
+                            settings_.schema, version, schema_version));
         epoch_ = register_member();
         if (epoch_ == 0) {
             // A live row of this name: another replica, or this member's previous life.
             // Its heartbeat moving during one lease tells which.
             const auto read = fmt::format("SELECT heartbeat::text FROM {}.members WHERE name = $1", s);
             const auto first = connection_->exec(read, {settings_.member});
-            spdlog::info("cluster: member '{}' is registered and live; waiting up to {} for its lease to run out",
-                         settings_.member, format_duration(settings_.lease));
+            spdlog::info(
+                "cluster: member '{}' is registered and live; waiting up to {} for its lease to run out",
+                settings_.member, format_duration(settings_.lease));
             const auto deadline = steady_clock::now() + settings_.lease + std::chrono::seconds(1);
             while (epoch_ == 0) {
                 if (steady_clock::now() > deadline)
-                    throw start_error(fmt::format("cluster member '{}' stayed live; set a unique cluster.member",
-                                                  settings_.member));
+                    throw start_error(fmt::format(
+                        "cluster member '{}' stayed live; set a unique cluster.member", settings_.member));
                 std::this_thread::sleep_for(std::chrono::milliseconds(250));
                 const auto now = connection_->exec(read, {settings_.member});
                 if (!first.rows.empty() && !now.rows.empty() && now.at(0, 0) != first.at(0, 0))
-                    throw start_error(fmt::format(
-                        "a second live member named '{}' renews its heartbeat: another replica uses this name; "
-                        "give every replica its own cluster.member",
-                        settings_.member));
+                    throw start_error(
+                        fmt::format("a second live member named '{}' renews its heartbeat: another replica "
+                                    "uses this name; "
+                                    "give every replica its own cluster.member",
+                                    settings_.member));
                 epoch_ = register_member();
             }
         }
@@ -99,9 +107,12 @@ void coordinator::join() {
     }
     const auto sent = steady_clock::now();
     auto outcome = beat(epoch_);
-    if (!outcome.ok) throw start_error(secret_registry::global().redact("cluster: first heartbeat failed: " + outcome.error));
+    if (!outcome.ok)
+        throw start_error(
+            secret_registry::global().redact("cluster: first heartbeat failed: " + outcome.error));
     apply(std::move(outcome), sent);
-    spdlog::info("cluster: joined as '{}' (epoch {}), {} live members", settings_.member, epoch_, live_.size());
+    spdlog::info("cluster: joined as '{}' (epoch {}), {} live members", settings_.member, epoch_,
+                 live_.size());
 }
 
 void coordinator::start() {
@@ -116,11 +127,12 @@ coordinator::heartbeat_outcome coordinator::beat(std::uint64_t epoch) {
     try {
         if (epoch != 0) {
             const auto renewed = connection_->exec(
-                fmt::format("UPDATE {s}.members SET heartbeat = now(),\n"
-                            "    epoch = CASE WHEN heartbeat < now() - $3::bigint * interval '1 millisecond'\n"
-                            "                 THEN nextval('{s}.epochs') ELSE epoch END\n"
-                            "WHERE name = $1 AND epoch = $2 RETURNING epoch",
-                            fmt::arg("s", s)),
+                fmt::format(
+                    "UPDATE {s}.members SET heartbeat = now(),\n"
+                    "    epoch = CASE WHEN heartbeat < now() - $3::bigint * interval '1 millisecond'\n"
+                    "                 THEN nextval('{s}.epochs') ELSE epoch END\n"
+                    "WHERE name = $1 AND epoch = $2 RETURNING epoch",
+                    fmt::arg("s", s)),
                 {settings_.member, std::to_string(epoch), lease_ms});
             epoch = renewed.rows.empty() ? 0 : std::stoull(renewed.at(0, 0));
         }
@@ -132,12 +144,13 @@ coordinator::heartbeat_outcome coordinator::beat(std::uint64_t epoch) {
         // Retention: members silent for 10 leases are gone for good (pod names change on
         // every rollout), delivered notifications after 24 h.
         if (++beats_ % 10 == 1) {
+            connection_->exec(fmt::format("DELETE FROM {s}.members WHERE heartbeat < now() - 10 * $1::bigint "
+                                          "* interval '1 millisecond'",
+                                          fmt::arg("s", s)),
+                              {lease_ms});
             connection_->exec(
-                fmt::format("DELETE FROM {s}.members WHERE heartbeat < now() - 10 * $1::bigint * interval '1 millisecond'",
-                            fmt::arg("s", s)),
-                {lease_ms});
-            connection_->exec(fmt::format("DELETE FROM {s}.notifications WHERE delivered_at < now() - interval '24 hours'",
-                                          fmt::arg("s", s)));
+                fmt::format("DELETE FROM {s}.notifications WHERE delivered_at < now() - interval '24 hours'",
+                            fmt::arg("s", s)));
         }
         const auto rows = connection_->exec(
             fmt::format("SELECT name, epoch, extract(epoch FROM heartbeat)::float8,\n"
@@ -172,7 +185,8 @@ void coordinator::apply(heartbeat_outcome outcome, steady_clock::time_point sent
     if (last_beat_failed_) spdlog::info("cluster: heartbeat renewed again");
     last_beat_failed_ = false;
     if (outcome.epoch != epoch_ && epoch_ != 0)
-        spdlog::warn("cluster: rejoined under epoch {} (was {}): the lease had run out", outcome.epoch, epoch_);
+        spdlog::warn("cluster: rejoined under epoch {} (was {}): the lease had run out", outcome.epoch,
+                     epoch_);
     epoch_ = outcome.epoch;
     std::vector<std::string> live;
     for (auto& member : outcome.members) {
@@ -194,19 +208,23 @@ void coordinator::apply(heartbeat_outcome outcome, steady_clock::time_point sent
     live_ = std::move(live);
     lease_end_.expires_at(sent + settings_.lease);
     if (member_) token_->store(epoch_);
-    if (!member_) set_member(true);
-    else if (changed && on_change_) on_change_();
+    if (!member_)
+        set_member(true);
+    else if (changed && on_change_)
+        on_change_();
 }
 
 void coordinator::set_member(bool member) {
     if (member == member_) return;
     member_ = member;
     token_->store(member ? epoch_ : 0);
-    if (member) spdlog::info("cluster: member '{}' holds its lease (epoch {})", settings_.member, epoch_);
+    if (member)
+        spdlog::info("cluster: member '{}' holds its lease (epoch {})", settings_.member, epoch_);
     else
-        spdlog::error("cluster: member '{}' lost its lease (no heartbeat for {}): running no checks and sending "
-                      "no notifications until it renews",
-                      settings_.member, format_duration(settings_.lease));
+        spdlog::error(
+            "cluster: member '{}' lost its lease (no heartbeat for {}): running no checks and sending "
+            "no notifications until it renews",
+            settings_.member, format_duration(settings_.lease));
     if (on_change_) on_change_();
 }
 
@@ -245,8 +263,9 @@ asio::awaitable<void> coordinator::leave() {
     if (!was_member) co_return;
     auto job = [this, epoch = epoch_] {
         try {
-            connection_->exec(fmt::format("DELETE FROM {}.members WHERE name = $1 AND epoch = $2", q(settings_.schema)),
-                              {settings_.member, std::to_string(epoch)});
+            connection_->exec(
+                fmt::format("DELETE FROM {}.members WHERE name = $1 AND epoch = $2", q(settings_.schema)),
+                {settings_.member, std::to_string(epoch)});
             return true;
         } catch (const std::exception& e) {
             spdlog::warn("cluster: could not leave cleanly ({}); the lease will run out", e.what());

@@ -47,8 +47,8 @@ struct coordinator_settings {
     std::string schema;
     std::string member;
     duration lease;
-    std::string version;     ///< this binary's, stored with the member row
-    std::string config_path; ///< for the messages that name `cluster init -c FILE`
+    std::string version;      ///< this binary's, stored with the member row
+    std::string config_path;  ///< for the messages that name `cluster init -c FILE`
 };
 
 class coordinator {

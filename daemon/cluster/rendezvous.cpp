@@ -20,7 +20,8 @@ std::uint64_t rendezvous_score(std::string_view member, std::string_view instanc
     return score;
 }
 
-std::optional<std::string> rendezvous_owner(const std::vector<std::string>& members, std::string_view instance) {
+std::optional<std::string> rendezvous_owner(const std::vector<std::string>& members,
+                                            std::string_view instance) {
     const std::string* best = nullptr;
     std::uint64_t best_score = 0;
     for (const auto& member : members) {

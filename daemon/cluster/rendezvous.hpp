@@ -15,6 +15,7 @@ namespace invariantd::cluster {
 std::uint64_t rendezvous_score(std::string_view member, std::string_view instance);
 
 /// The owner of `instance` among `members` (any order); nullopt when there is none.
-std::optional<std::string> rendezvous_owner(const std::vector<std::string>& members, std::string_view instance);
+std::optional<std::string> rendezvous_owner(const std::vector<std::string>& members,
+                                            std::string_view instance);
 
 }  // namespace invariantd::cluster

@@ -1,9 +1,9 @@
 #include "daemon/core/cluster_cli.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "daemon/cluster/blocking_pg.hpp"
 #include "daemon/cluster/cluster_schema.hpp"
@@ -41,7 +41,8 @@ int command_cluster(const std::vector<std::string>& args) {
         } else if (args[i] == "--print") {
             print = true;
         } else {
-            std::cerr << "invariantd cluster init: unexpected argument '" << args[i] << "'\n" << cluster_usage;
+            std::cerr << "invariantd cluster init: unexpected argument '" << args[i] << "'\n"
+                      << cluster_usage;
             return exit_usage;
         }
     }
@@ -64,15 +65,16 @@ int command_cluster(const std::vector<std::string>& args) {
     }
     const auto database = std::find_if(config.databases.begin(), config.databases.end(),
                                        [&](const auto& d) { return d.name == config.cluster->database; });
-    cluster::blocking_pg connection(database->dsn, "invariantd/" + config.cluster->member, std::chrono::seconds(30));
+    cluster::blocking_pg connection(database->dsn, "invariantd/" + config.cluster->member,
+                                    std::chrono::seconds(30));
     try {
         const int before = cluster::apply_init(connection, schema);
         if (before == cluster::schema_version)
-            std::cout << fmt::format("cluster schema '{}' in database '{}' is already at version {}\n", schema,
-                                     database->name, before);
+            std::cout << fmt::format("cluster schema '{}' in database '{}' is already at version {}\n",
+                                     schema, database->name, before);
         else
-            std::cout << fmt::format("cluster schema '{}' in database '{}' now at version {} (was {})\n", schema,
-                                     database->name, cluster::schema_version,
+            std::cout << fmt::format("cluster schema '{}' in database '{}' now at version {} (was {})\n",
+                                     schema, database->name, cluster::schema_version,
                                      before == 0 ? std::string("absent") : std::to_string(before));
         return exit_ok;
     } catch (const std::exception& e) {

@@ -460,9 +460,9 @@ void daemon_app::on_result(check_task& task, const checks::check_result& result)
     metrics_.set_alert_state(instance.name(), alerts_.book().state(instance));
     std::optional<double> value;
     if (succeeded(outcome)) value = result.output.value;
-    alerts_.record_history(instance, {result.started, value, outcome});
-
-    if (cluster_) alerts_.store_result(instance, shared_result_document(status));
+    // Cluster mode: the result goes to the shared store with the history point, one write.
+    alerts_.record_history(instance, {result.started, value, outcome},
+                           cluster_ ? shared_result_document(status) : std::string());
 
     const auto database_name = database_of(check, instance);
     auto entry = databases_.find(database_name);

@@ -42,7 +42,8 @@ checks::check_result result_from(const nlohmann::json& json) {
         result.output.details.emplace_back(entry.at(0).get<std::string>(), entry.at(1).get<double>());
     for (const auto& entry : json.value("breakdown", nlohmann::json::array()))
         result.output.breakdown.push_back({entry.at(0).get<std::string>(), entry.at(1).get<double>()});
-    result.output.samples = nlohmann::ordered_json::parse(json.value("samples", nlohmann::json::array()).dump());
+    result.output.samples =
+        nlohmann::ordered_json::parse(json.value("samples", nlohmann::json::array()).dump());
     result.output.offenders_truncated = json.value("offenders_truncated", false);
     result.output.condition_suppressed = json.value("condition_suppressed", false);
     return result;
@@ -67,8 +68,10 @@ std::optional<check_status> shared_result_from(const std::string& document) {
         status.completed_runs = json.value("completed_runs", std::uint64_t{0});
         status.consecutive_failures = json.value("consecutive_failures", std::size_t{0});
         if (json.contains("last")) status.last = result_from(json.at("last"));
-        if (json.contains("last_good")) status.last_good = result_from(json.at("last_good"));
-        else if (status.last && status.last->status == checks::run_status::ok) status.last_good = status.last;
+        if (json.contains("last_good"))
+            status.last_good = result_from(json.at("last_good"));
+        else if (status.last && status.last->status == checks::run_status::ok)
+            status.last_good = status.last;
         return status;
     } catch (const std::exception&) {
         return std::nullopt;

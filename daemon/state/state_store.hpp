@@ -118,6 +118,12 @@ public:
     /// Cluster mode only: each instance's last results as a document, written by its owner
     /// on every run. A single daemon keeps them in memory (these do nothing there).
     virtual void write_result(const std::string& /*instance*/, const std::string& /*document*/) {}
+    /// One run's history point and, in cluster mode, the instance's result document, as one
+    /// write (the coordination traffic per run is this one statement).
+    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& document) {
+        append_history(point, keep);
+        if (!document.empty()) write_result(point.instance, document);
+    }
     /// The results written after `after` (a watermark from an earlier answer; "" for all).
     virtual std::vector<stored_result> load_results(const std::string& /*after*/) { return {}; }
 };

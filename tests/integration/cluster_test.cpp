@@ -6,12 +6,12 @@
 #include <stdlib.h>
 
 #include <atomic>
-#include <filesystem>
-#include <random>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -43,10 +43,10 @@ struct coordination_server {
         // Its own directory the postgres user can reach (a test's temp_dir is private).
         char pattern[] = "/tmp/invariantd-coordination-XXXXXX";
         REQUIRE(mkdtemp(pattern) != nullptr);
-        std::filesystem::permissions(pattern, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                                  std::filesystem::perms::group_exec |
-                                                  std::filesystem::perms::others_read |
-                                                  std::filesystem::perms::others_exec);
+        std::filesystem::permissions(
+            pattern, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                         std::filesystem::perms::others_exec);
         dir = std::string(pattern) + "/pg";
         const auto started = run_command({source_path("tests/support/pg_cluster.sh"), "start", dir});
         INFO(started.err);
@@ -118,20 +118,24 @@ struct cluster_world {
     std::map<std::string, std::string> coordination_dsn;  ///< per member, when not the server's own
     int starts = 0;
 
-    explicit cluster_world(int check_count, const std::string& database_yaml = "", const std::string& check_yaml = "") {
-        sqlite_exec((dir.path() / "app.db").string(), "CREATE TABLE bad (id INTEGER PRIMARY KEY, check_name TEXT);");
-        std::string yaml = "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state-${M}\nlog: { level: debug }\n"
-                           "databases:\n  coord: { driver: postgres, dsn: \"${COORD_DSN}\" }\n"
-                           "  app: { driver: sqlite, path: app.db }\n" +
-                           database_yaml + "checks:\n";
+    explicit cluster_world(int check_count, const std::string& database_yaml = "",
+                           const std::string& check_yaml = "") {
+        sqlite_exec((dir.path() / "app.db").string(),
+                    "CREATE TABLE bad (id INTEGER PRIMARY KEY, check_name TEXT);");
+        std::string yaml =
+            "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state-${M}\nlog: { level: debug }\n"
+            "databases:\n  coord: { driver: postgres, dsn: \"${COORD_DSN}\" }\n"
+            "  app: { driver: sqlite, path: app.db }\n" +
+            database_yaml + "checks:\n";
         for (int i = 1; i <= check_count; ++i) {
             const auto name = "c" + std::to_string(i);
             checks.push_back(name);
             if (check_yaml.empty())
-                yaml += "  - { name: " + name +
-                        ", database: app, module: sql, interval: 1s, params: { query: \"SELECT id FROM bad WHERE "
-                        "check_name = '" +
-                        name + "'\" }, alert: { when: \"> 0\", receivers: [hook] } }\n";
+                yaml +=
+                    "  - { name: " + name +
+                    ", database: app, module: sql, interval: 1s, params: { query: \"SELECT id FROM bad WHERE "
+                    "check_name = '" +
+                    name + "'\" }, alert: { when: \"> 0\", receivers: [hook] } }\n";
             else
                 yaml += std::regex_replace(check_yaml, std::regex("NAME"), name);
         }
@@ -150,7 +154,8 @@ struct cluster_world {
     void start(const std::string& member) {
         ++starts;
         members[member] = std::make_unique<daemon_process>(
-            config_path, (dir.path() / (member + "-" + std::to_string(starts) + ".log")).string(), env(member));
+            config_path, (dir.path() / (member + "-" + std::to_string(starts) + ".log")).string(),
+            env(member));
     }
     void stop(const std::string& member) {
         members.at(member)->signal(SIGTERM);
@@ -183,7 +188,9 @@ struct cluster_world {
             REQUIRE(poll_until([&] { return sees(name, expected); }, 20s));
     }
     static std::string owner(const std::set<std::string>& live, const std::string& check) {
-        return invariantd::cluster::rendezvous_owner(std::vector<std::string>(live.begin(), live.end()), check).value();
+        return invariantd::cluster::rendezvous_owner(std::vector<std::string>(live.begin(), live.end()),
+                                                     check)
+            .value();
     }
     /// The first check `member` owns among `live`.
     std::string owned_by(const std::string& member, const std::set<std::string>& live) const {
@@ -193,8 +200,9 @@ struct cluster_world {
         return {};
     }
     void set_bad(const std::string& check, bool bad) const {
-        sqlite_exec((dir.path() / "app.db").string(), bad ? "INSERT INTO bad (check_name) VALUES ('" + check + "');"
-                                                          : "DELETE FROM bad WHERE check_name = '" + check + "';");
+        sqlite_exec((dir.path() / "app.db").string(),
+                    bad ? "INSERT INTO bad (check_name) VALUES ('" + check + "');"
+                        : "DELETE FROM bad WHERE check_name = '" + check + "';");
     }
     /// Completed runs of `check` on `member` (its owner), from the API's last_run.
     std::string last_run(const std::string& member, const std::string& check) const {
@@ -211,14 +219,17 @@ struct cluster_world {
 
 }  // namespace
 
-TEST_CASE("cluster: init and start-up errors, each check runs on exactly one member, owners by the SPEC's score",
-          "[cluster]") {
+TEST_CASE(
+    "cluster: init and start-up errors, each check runs on exactly one member, owners by the SPEC's score",
+    "[cluster]") {
     // The monitored database is the suite's PostgreSQL: its pg_stat_statements counts how
     // often the checks' statement really ran, whoever ran it. The nine checks share one
     // statement shape (pg_stat_statements ignores aliases), found by its text.
-    const std::string shape = "SELECT current_setting('application_name') AS app, pg_backend_pid() AS cluster_probe";
-    const std::string pg_checks = "  - { name: NAME, database: monitored, module: sql, interval: 1s, params: { query: \"" +
-                                  shape + "\" } }\n";
+    const std::string shape =
+        "SELECT current_setting('application_name') AS app, pg_backend_pid() AS cluster_probe";
+    const std::string pg_checks =
+        "  - { name: NAME, database: monitored, module: sql, interval: 1s, params: { query: \"" + shape +
+        "\" } }\n";
     cluster_world w(9, "  monitored: { driver: postgres, dsn: \"" + pg_dsn() + "\" }\n", pg_checks);
 
     SECTION("start-up without the schema: exit 70 naming cluster init; --print shows the DDL") {
@@ -226,8 +237,8 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
         CHECK(refused.exit_code == 70);
         CHECK_THAT(refused.out + refused.err, Catch::Contains("invariantd cluster init -c"));
         CHECK_THAT(refused.out + refused.err, !Catch::Contains(w.coordination.dsn));
-        const auto printed = run_command({daemon_binary(), "cluster", "init", "-c", w.config_path, "--print"}, {},
-                                         w.env("a"));
+        const auto printed =
+            run_command({daemon_binary(), "cluster", "init", "-c", w.config_path, "--print"}, {}, w.env("a"));
         CHECK(printed.exit_code == 0);
         CHECK_THAT(printed.out, Catch::Contains("CREATE TABLE IF NOT EXISTS \"invariantd\".members"));
         CHECK_THAT(printed.out, Catch::Contains("COMMIT;"));
@@ -285,7 +296,8 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
             const auto owner = cluster_world::owner(all, check);
             const auto other = owner == "a" ? std::string("b") : std::string("a");
             const auto seen = w.last_run(other, check);
-            REQUIRE(poll_until([&] { return !w.last_run(other, check).empty() && w.last_run(other, check) != seen; }, 10s));
+            REQUIRE(poll_until(
+                [&] { return !w.last_run(other, check).empty() && w.last_run(other, check) != seen; }, 10s));
             const auto body = w.get(other, "/api/v1/checks/" + check);
             CHECK(body["owner"] == owner);
             CHECK(body["samples"][0]["app"] == "invariantd/" + owner);
@@ -300,7 +312,8 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
             CHECK(metric_value(metrics, "invariantd_cluster_is_member") == 1.0);
             owned_total += metric_value(metrics, "invariantd_cluster_owned_checks").value_or(-100);
             for (const auto& check : w.checks) {
-                const bool exported = metric_value(metrics, "invariantd_check_up{check=\"" + check + "\"").has_value();
+                const bool exported =
+                    metric_value(metrics, "invariantd_check_up{check=\"" + check + "\"").has_value();
                 CHECK(exported == (cluster_world::owner(all, check) == m));
             }
             const auto cluster = w.get(m, "/api/v1/cluster");
@@ -314,8 +327,10 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
         // Exactly once: over a window, the statements the database executed equal the runs
         // the owners reported (a second runner would double them).
         auto calls = [&] {
-            return pg_scalar(pg_dsn(), "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE query LIKE "
-                                       "'%pg_backend_pid() AS cluster_probe%'");
+            return pg_scalar(
+                pg_dsn(),
+                "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE query LIKE "
+                "'%pg_backend_pid() AS cluster_probe%'");
         };
         auto runs = [&] {
             double sum = 0;
@@ -323,8 +338,8 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
                 const auto metrics = http_get(w.port(m), "/metrics").body;
                 for (const auto& check : w.checks)
                     for (const char* outcome : {"ok", "violation", "error", "timeout"})
-                        sum += metric_value(metrics, "invariantd_check_runs_total{check=\"" + check + "\",outcome=\"" +
-                                                         outcome + "\"}")
+                        sum += metric_value(metrics, "invariantd_check_runs_total{check=\"" + check +
+                                                         "\",outcome=\"" + outcome + "\"}")
                                    .value_or(0);
             }
             return sum;
@@ -348,9 +363,10 @@ TEST_CASE("cluster: init and start-up errors, each check runs on exactly one mem
     }
 }
 
-TEST_CASE("cluster: kill -9 of an owner moves its checks without a re-page, its queued resolve is delivered "
-          "elsewhere, a rolling restart sends nothing",
-          "[cluster][failover]") {
+TEST_CASE(
+    "cluster: kill -9 of an owner moves its checks without a re-page, its queued resolve is delivered "
+    "elsewhere, a rolling restart sends nothing",
+    "[cluster][failover]") {
     cluster_world w(9);
     REQUIRE(w.init().exit_code == 0);
     const std::set<std::string> all{"a", "b", "c"};
@@ -367,7 +383,8 @@ TEST_CASE("cluster: kill -9 of an owner moves its checks without a re-page, its 
     const auto heals = of_a[1];
     w.set_bad(keeps, true);
     w.set_bad(heals, true);
-    REQUIRE(poll_until([&] { return w.hook.count(keeps, "firing") == 1 && w.hook.count(heals, "firing") == 1; }, 20s));
+    REQUIRE(poll_until(
+        [&] { return w.hook.count(keeps, "firing") == 1 && w.hook.count(heals, "firing") == 1; }, 20s));
 
     std::atomic<int> refused_resolves{0};
     w.hook.set_refuse([&, heals](const std::string& check, const std::string& status) {
@@ -387,10 +404,11 @@ TEST_CASE("cluster: kill -9 of an owner moves its checks without a re-page, its 
     const auto new_owner = cluster_world::owner(rest, keeps);
     const auto before = w.last_run(new_owner, keeps);
     // Within 2 × lease (+ the interval and a scheduling margin) its checks run on their new owner.
-    REQUIRE(poll_until([&] { return w.last_run(new_owner, keeps) != before && !w.last_run(new_owner, keeps).empty(); },
-                       2 * lease + 1s + 2s));
-    INFO("moved after " << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                 killed_at)
+    REQUIRE(poll_until(
+        [&] { return w.last_run(new_owner, keeps) != before && !w.last_run(new_owner, keeps).empty(); },
+        2 * lease + 1s + 2s));
+    INFO("moved after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - killed_at)
                                .count()
                         << " ms");
     CHECK(w.get(new_owner, "/api/v1/checks/" + keeps)["state"] == "firing");
@@ -425,15 +443,16 @@ TEST_CASE("cluster: kill -9 of an owner moves its checks without a re-page, its 
         CHECK(poll_until([&] { return w.get(m, "/api/v1/checks/" + keeps)["state"] == "firing"; }, 10s));
 }
 
-TEST_CASE("cluster: a partitioned member is fenced while another takes over; with the coordination database "
-          "stopped nothing runs and nothing is paged twice",
-          "[cluster][fencing]") {
+TEST_CASE(
+    "cluster: a partitioned member is fenced while another takes over; with the coordination database "
+    "stopped nothing runs and nothing is paged twice",
+    "[cluster][fencing]") {
     cluster_world w(9);
     REQUIRE(w.init().exit_code == 0);
     // Member c reaches the coordination database only through a proxy the test controls.
     tcp_proxy proxy("127.0.0.1", static_cast<std::uint16_t>(std::stoi(w.coordination.port)));
-    w.coordination_dsn["c"] =
-        std::regex_replace(w.coordination.dsn, std::regex("port=\\d+"), "port=" + std::to_string(proxy.port()));
+    w.coordination_dsn["c"] = std::regex_replace(w.coordination.dsn, std::regex("port=\\d+"),
+                                                 "port=" + std::to_string(proxy.port()));
     const std::set<std::string> all{"a", "b", "c"};
     for (const auto& m : all) w.start(m);
     w.wait_until_all_see(all);
@@ -450,7 +469,8 @@ TEST_CASE("cluster: a partitioned member is fenced while another takes over; wit
         REQUIRE(poll_until([&] { return w.sees("c", all); }, 20s));
         REQUIRE(poll_until([&] { return http_get(w.port("c"), "/health").status == 200; }, 10s));
         // c's trigger was refused when its connection came back: fenced, withdrawn.
-        REQUIRE(poll_until([&] { return w.logs().find("notifications withdrawn") != std::string::npos; }, 20s));
+        REQUIRE(
+            poll_until([&] { return w.logs().find("notifications withdrawn") != std::string::npos; }, 20s));
         // c owns the check again and continues from the shared state: no second page.
         const auto seen = w.last_run("c", check);
         REQUIRE(poll_until([&] { return w.last_run("c", check) != seen; }, 20s));

@@ -2,7 +2,6 @@
 // independently with Python's hashlib: int.from_bytes(sha256(m + b"\0" + i)[:8], "big")),
 // owners that only move with the member that came or went, and the cluster section.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -50,7 +49,8 @@ TEST_CASE("rendezvous owners: a member leaving moves only its checks, one joinin
 
 TEST_CASE("cluster section: defaults, the host name as member, and the init script", "[cluster][config]") {
     const std::string db = "databases:\n  coord: { driver: postgres, dsn: \"host=x\" }\n";
-    const auto config = invariantd::config::load_config_text(db + "cluster: { database: coord }\n", "t.yaml", "/tmp");
+    const auto config =
+        invariantd::config::load_config_text(db + "cluster: { database: coord }\n", "t.yaml", "/tmp");
     REQUIRE(config.cluster);
     CHECK(config.cluster->schema == "invariantd");
     CHECK(config.cluster->lease == std::chrono::seconds(15));
