@@ -79,6 +79,12 @@ public:
     /// `result_document`: cluster mode's shared result, written with the point (else empty).
     void record_history(const check_instance& instance, history_point point, std::string result_document = {});
     const run_history& history() const { return history_; }
+    /// Cluster mode: a run another member made (read from the shared store) joins this
+    /// member's in-memory history for the charts; nothing is written.
+    void mirror_history(const check_instance& instance, history_point point) {
+        const auto& points = history_.of(instance.name());
+        if (points.empty() || points.back().time < point.time) history_.add(instance.name(), point);
+    }
     /// Silences and windows, for the API and the status page.
     const mute_schedule& mutes() const { return mutes_; }
     /// Each window's current or next occurrence as of the last evaluation (mutes().windows() order).

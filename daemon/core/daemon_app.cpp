@@ -396,7 +396,16 @@ void daemon_app::apply_shared_results(std::vector<state::stored_result> results)
         if (!stored.written.empty()) results_watermark_ = stored.written;
         auto it = tasks_.find(stored.instance);
         if (it == tasks_.end() || exported_.contains(stored.instance)) continue;  // its own runs count here
-        if (auto status = shared_result_from(stored.document)) it->second->adopt_status(std::move(*status));
+        auto status = shared_result_from(stored.document);
+        if (!status) continue;
+        if (status->last) {
+            // The chart of a check run elsewhere: the owner's newest run (one per sweep at most).
+            const auto outcome = classify(it->second->config(), *status->last);
+            std::optional<double> value;
+            if (succeeded(outcome)) value = status->last->output.value;
+            alerts_.mirror_history(it->second->instance(), {status->last->started, value, outcome});
+        }
+        it->second->adopt_status(std::move(*status));
     }
 }
 

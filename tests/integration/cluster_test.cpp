@@ -302,6 +302,8 @@ TEST_CASE(
             CHECK(body["owner"] == owner);
             CHECK(body["samples"][0]["app"] == "invariantd/" + owner);
             CHECK(body["duration_seconds"].is_number());
+            // Its history chart grows there too.
+            CHECK(poll_until([&] { return w.get(other, "/api/v1/checks/" + check + "/history").size() >= 2; }, 10s));
         }
 
         // Each member exports its own checks and the cluster metrics.
