@@ -262,6 +262,14 @@ TEST_CASE(
         CHECK_THAT(failed.out + failed.err, !Catch::Contains("Sup3rSecretPw"));
     }
 
+    SECTION("a schema newer than the binary: start-up exit 70, cluster init exit 2") {
+        pg_exec(w.coordination.dsn, "UPDATE invariantd.schema_version SET version = 99");
+        const auto refused = run_command({daemon_binary(), "run", "-c", w.config_path}, {}, w.env("a"));
+        CHECK(refused.exit_code == 70);
+        CHECK_THAT(refused.out + refused.err, Catch::Contains("newer than this binary"));
+        CHECK(w.init().exit_code == 2);
+    }
+
     SECTION("three members") {
         const std::set<std::string> all{"a", "b", "c"};
         for (const auto& m : all) w.start(m);
