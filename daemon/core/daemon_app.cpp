@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -203,7 +204,9 @@ void daemon_app::reconcile_tasks(const config::daemon_config& config) {
             return;
         }
         if (existing != tasks_.end()) {
+            // Replaced: its series start afresh with the new definition's labels.
             existing->second->stop(true);
+            forget_check_series(existing->first);
             tasks_.erase(existing);
         }
         const auto* module = checks::find_module(check.module);
@@ -233,7 +236,7 @@ void daemon_app::reconcile_tasks(const config::daemon_config& config) {
     }
     for (auto& [name, old] : tasks_) {
         old->stop(true);
-        export_check(*old, false);
+        forget_check_series(name);
         spdlog::info("check '{}' removed", name);
     }
     tasks_ = std::move(tasks);
@@ -310,7 +313,8 @@ void daemon_app::export_check(const check_task& task, bool wanted) {
     const auto& name = task.instance().name();
     if (wanted == exported_.contains(name)) return;
     if (wanted) {
-        metrics_.add_check(name, task.config().module, database_of(task.config(), task.instance()));
+        if (registered_.insert(name).second)
+            metrics_.add_check(name, task.config().module, database_of(task.config(), task.instance()));
         metrics_.set_alert_state(name, alerts_.book().state(task.instance()));
         // Cluster mode: a check that came here exports its last result (stored by its last
         // owner) at once, before its first run here.
@@ -320,9 +324,17 @@ void daemon_app::export_check(const check_task& task, bool wanted) {
         if (status.last) metrics_.record_run(name, *status.last, classify(task.config(), *status.last), false);
         exported_.insert(name);
     } else {
-        metrics_.remove_check(name);
         exported_.erase(name);
+        // Cluster mode keeps the series registered and hidden (publish_cluster_metrics):
+        // removing them one by one costs a scan of each family.
+        if (!cluster_) forget_check_series(name);
     }
+}
+
+void daemon_app::forget_check_series(const std::string& name) {
+    metrics_.remove_check(name);
+    registered_.erase(name);
+    exported_.erase(name);
 }
 
 void daemon_app::on_ownership_change() {
@@ -334,6 +346,7 @@ void daemon_app::on_ownership_change() {
         alerts_.release_claims();
     }
     std::set<check_instance> gained;
+    std::size_t moved_away = 0;
     for (const auto& [name, task] : tasks_) {
         const bool mine = cluster_->owns(name);
         if (mine && !exported_.contains(name) && !adopting_.contains(name)) {
@@ -341,9 +354,13 @@ void daemon_app::on_ownership_change() {
             gained.insert(task->instance());
         } else if (!mine && exported_.contains(name)) {
             export_check(*task, false);
-            spdlog::info("cluster: check '{}' moved to member '{}'", name, cluster_->owner_of(name).value_or("(none)"));
+            ++moved_away;
+            spdlog::debug("cluster: check '{}' moved to member '{}'", name, cluster_->owner_of(name).value_or("(none)"));
         }
     }
+    // One line per change, not per check: thousands move at once when a member comes or goes.
+    if (moved_away > 0 || !gained.empty())
+        spdlog::info("cluster: {} checks moved to other members, {} came here", moved_away, gained.size());
     if (!gained.empty()) asio::co_spawn(loop_, adopt_checks(std::move(gained)), log_escaped_exception{"cluster adopt"});
     publish_cluster_metrics();
 }
@@ -363,7 +380,7 @@ asio::awaitable<void> daemon_app::adopt_checks(std::set<check_instance> instance
         auto it = tasks_.find(instance.name());
         if (it == tasks_.end() || !runs_here(instance.name())) continue;
         export_check(*it->second, true);
-        spdlog::info("cluster: check '{}' now runs here", instance.name());
+        spdlog::debug("cluster: check '{}' now runs here", instance.name());
         it->second->request_run();
     }
     publish_cluster_metrics();
@@ -441,6 +458,10 @@ void daemon_app::open_shared_state() {
 
 void daemon_app::publish_cluster_metrics() {
     if (!cluster_) return;
+    std::set<std::string> hidden;
+    std::set_difference(registered_.begin(), registered_.end(), exported_.begin(), exported_.end(),
+                        std::inserter(hidden, hidden.end()));
+    metrics_.set_hidden_checks(std::move(hidden));
     metrics_.set_cluster(cluster_->live_members().size(), cluster_->is_member() ? exported_.size() : 0,
                          cluster_->is_member(), cluster_->rebalances());
 }

@@ -100,6 +100,8 @@ private:
     void on_ownership_change();
     /// Makes `instance`'s series exist (exported) or not, as `wanted` says.
     void export_check(const check_task& task, bool wanted);
+    /// Removes an instance's series for good (the check was removed or redefined).
+    void forget_check_series(const std::string& name);
     void publish_cluster_metrics();
     /// Sets the series derived from other state (silenced, connection counts).
     void refresh_derived_metrics();
@@ -116,7 +118,8 @@ private:
     std::map<std::string, database_entry> databases_;  ///< set members as "<set>/<member>"
     std::map<std::string, set_entry> sets_;
     std::map<std::string, std::shared_ptr<check_task>> tasks_;  ///< by instance name
-    std::set<std::string> exported_;  ///< instances whose series /metrics carries (those run here)
+    std::set<std::string> exported_;    ///< instances whose series /metrics carries (those run here)
+    std::set<std::string> registered_;  ///< instances whose series exist (cluster mode: exported or hidden)
     std::unique_ptr<cluster::coordinator> cluster_;  ///< cluster mode only
     std::set<std::string> adopting_;  ///< came here; their shared state is being read
     std::uint64_t cluster_epoch_ = 0;

@@ -266,8 +266,37 @@ void daemon_metrics::set_cluster(std::size_t members, std::size_t owned_checks, 
     if (moved) changed();
 }
 
-std::string daemon_metrics::serialize() const {
+void daemon_metrics::set_hidden_checks(std::set<std::string> checks) {
+    auto next = std::make_shared<const std::set<std::string>>(std::move(checks));
+    {
+        std::lock_guard lock(hidden_mutex_);
+        if (hidden_ && *hidden_ == *next) return;
+        if (!hidden_ && next->empty()) return;
+        hidden_ = std::move(next);
+    }
+    changed();
+}
+
+std::vector<prometheus::MetricFamily> daemon_metrics::collect() const {
     auto families = registry_->Collect();
+    std::shared_ptr<const std::set<std::string>> hidden;
+    {
+        std::lock_guard lock(hidden_mutex_);
+        hidden = hidden_;
+    }
+    if (!hidden || hidden->empty()) return families;
+    for (auto& family : families) {
+        std::erase_if(family.metric, [&](const prometheus::ClientMetric& metric) {
+            for (const auto& label : metric.label)
+                if (label.name == "check") return hidden->contains(label.value);
+            return false;
+        });
+    }
+    return families;
+}
+
+std::string daemon_metrics::serialize() const {
+    auto families = collect();
     auto process = process_.Collect();
     families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
     std::string out;

@@ -7,7 +7,9 @@
 #include <cstdint>
 
 #include <prometheus/counter.h>
+#include <mutex>
 #include <optional>
+#include <set>
 
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -71,9 +73,15 @@ public:
     /// every check's histogram (its counts restart, as after a restart of the daemon).
     void set_duration_buckets(const std::vector<double>& bounds);
 
-    /// Every family but process_*; thread-safe (prometheus-cpp locks each family), so the
+    /// Every family but process_*, without the series of hidden checks; thread-safe
+    /// (prometheus-cpp locks each family, the hidden set has a lock of its own), so the
     /// prepared /metrics body is built on a worker thread.
-    std::vector<prometheus::MetricFamily> collect() const { return registry_->Collect(); }
+    std::vector<prometheus::MetricFamily> collect() const;
+    /// Cluster mode: checks whose series stay registered but /metrics leaves out (they run
+    /// on another member). Hiding instead of removing matters at scale: prometheus-cpp's
+    /// Family::Remove scans the whole family, so moving thousands of checks by removal took
+    /// the loop for seconds (measured: members lost their leases in tests/bench/cluster.sh).
+    void set_hidden_checks(std::set<std::string> checks);
     /// The process_* families, read from /proc now.
     std::vector<prometheus::MetricFamily> collect_process() const { return process_.Collect(); }
     /// Prometheus text format 0.0.4 of every family plus the process_* metrics.
@@ -120,6 +128,8 @@ private:
 
     std::shared_ptr<prometheus::Registry> registry_;
     std::optional<cluster_series> cluster_;
+    mutable std::mutex hidden_mutex_;
+    std::shared_ptr<const std::set<std::string>> hidden_;  ///< replaced whole, read by collect()
     process_collector process_;
     prometheus::Family<prometheus::Gauge>& check_value_;
     prometheus::Family<prometheus::Gauge>& check_detail_;

@@ -29,7 +29,7 @@ write_config() {  # $1 = file, $2 = with cluster section (yes/no)
   {
     echo 'server: { listen: "127.0.0.1:0" }'
     echo 'state_dir: state-${M}'
-    echo 'log: { level: warn }'
+    echo 'log: { level: info }'  # start_member waits for the "listening on" line
     echo 'databases:'
     echo '  app: { driver: sqlite, path: app.db, max_connections: 2 }'
     echo '  coordination: { driver: postgres, dsn: "${INVARIANTD_TEST_PG_DSN2}" }'
@@ -63,7 +63,8 @@ live_members() {  # as member $1 sees them
   curl -sf "http://127.0.0.1:${port[$1]}/api/v1/cluster" | python3 -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin)["members"] if m["live"]))' 2>/dev/null || echo 0
 }
 owned() { curl -sf "http://127.0.0.1:${port[$1]}/metrics" | awk '/^invariantd_cluster_owned_checks /{print $2}' || echo 0; }
-cd "$work"
+# Members too are stopped on exit, before common.sh's cleanup.
+trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; bench_cleanup' EXIT
 
 # 1. One process, all checks.
 echo "single process with $total checks..." >&2
@@ -75,7 +76,7 @@ single_rss=$(awk '/VmRSS/{print $2/1024}' "/proc/${pid[single]}/status")
 stop_member single
 
 # 2. The cluster.
-"$binary" cluster init -c "$work/cluster.yaml" >/dev/null
+M=init "$binary" cluster init -c "$work/cluster.yaml" >/dev/null
 names=()
 for i in $(seq 1 "$members"); do names+=("m$i"); start_member "m$i" "$work/cluster.yaml"; done
 for m in "${names[@]}"; do

@@ -85,6 +85,24 @@ TEST_CASE("POST /-/reload reports the errors of a broken config and applies a go
     CHECK(reply.status == 200);
     CHECK(check_names(f.port()) == std::set<std::string>{"a", "c"});
     CHECK(metric_value(f.metrics(), "invariantd_config_last_reload_successful") == 1.0);
+
+    // A redefined check starts its series afresh: the old definition's runs are not its runs.
+    auto runs_of_c = [&] {
+        const auto text = f.metrics();
+        double sum = 0;
+        for (const char* outcome : {"ok", "violation", "error", "timeout"})
+            sum += metric_value(text, std::string("invariantd_check_runs_total{check=\"c\",outcome=\"") + outcome + "\"}")
+                       .value_or(0);
+        return sum;
+    };
+    REQUIRE(poll_until([&] { return runs_of_c() == 1.0; }));
+    const auto first_run = check_json(f.port(), "c")["last_run"];
+    f.dir.write("invariantd.yaml",
+                f.config_text(check_a + "  - { name: c, module: sql, database: pos, interval: 1h, params: { query: "
+                                        "\"SELECT id FROM sales WHERE server_id IS NOT NULL\" } }\n"));
+    REQUIRE(http_call(f.port(), "POST", "/-/reload").status == 200);
+    REQUIRE(poll_until([&] { return check_json(f.port(), "c")["last_run"] != first_run; }));
+    CHECK(runs_of_c() == 1.0);
 }
 
 TEST_CASE("SIGTERM and SIGINT stop the daemon cleanly with exit code 0", "[signals]") {
