@@ -84,9 +84,9 @@ for m in "${names[@]}"; do
 done
 echo "cluster of $members members up; warming up..." >&2
 sleep 45
-psql_stats() {
-  psql "$INVARIANTD_TEST_PG_DSN2" -qAt -c "SELECT (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()),
-    xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()"
+psql_stats() {  # pg_stat_statements lives in the first test database; it counts every database's statements
+  psql "$INVARIANTD_TEST_PG_DSN" -qAt -c "SELECT (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'invariantd_test2'),
+    xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = 'invariantd_test2'"
 }
 declare -A c0 c1
 for m in "${names[@]}"; do c0[$m]=$(cpu_ticks "${pid[$m]}"); done
@@ -114,7 +114,8 @@ for round in 1 2 3 4 5; do
   survivors=()
   for m in "${names[@]}"; do [ "$m" != "$victim" ] && survivors+=("$m"); done
   # A check the victim owns: its name from the victim's metrics.
-  probe=$(curl -sf "http://127.0.0.1:${port[$victim]}/metrics" | grep -o '^invariantd_check_up{check="[^"]*"' | head -1 | sed 's/.*check="//; s/"$//')
+  curl -sf "http://127.0.0.1:${port[$victim]}/metrics" > "$work/victim.metrics"
+  probe=$(grep -o -m1 '^invariantd_check_up{check="[^"]*"' "$work/victim.metrics" | sed 's/.*check="//; s/"$//')
   killed=$(date +%s.%N)
   kill -9 "${pid[$victim]}"; wait "${pid[$victim]}" 2>/dev/null || true
   until [ "$(( $(for s in "${survivors[@]}"; do owned "$s"; done | paste -sd+ | bc) ))" = "$total" ]; do sleep 0.05; done
@@ -122,7 +123,7 @@ for round in 1 2 3 4 5; do
   ran=
   until [ -n "$ran" ]; do
     for s in "${survivors[@]}"; do
-      last=$(curl -sf "http://127.0.0.1:${port[$s]}/metrics" | awk -v c="invariantd_check_last_run_timestamp_seconds{check=\"$probe\"}" '$1 == c {print $2}')
+      last=$(curl -sf "http://127.0.0.1:${port[$s]}/metrics" | awk -v c="invariantd_check_last_run_timestamp_seconds{check=\"$probe\"}" '$1 == c {print $2}' || true)
       if [ -n "$last" ] && [ "$(echo "$last > $killed" | bc)" = 1 ]; then ran=$(date +%s.%N); break; fi
     done
     [ -z "$ran" ] && sleep 0.05
@@ -147,6 +148,7 @@ ran_median=$(printf '%s\n' "${ran_times[@]}" | median)
   printf '| all members together | %s | %.2f | |\n' "$total" "$cpu_sum"
   echo
   printf 'failover after kill -9 (lease %s, median of 5): every check owned again after %.2f s, a moved check ran on its new owner after %.2f s\n' "$lease" "$moved_median" "$ran_median"
+  printf 'leases lost over the whole run (log lines "lost its lease"): %s\n' "$(cat "$work"/m*.log | grep -c 'lost its lease' || true)"
   printf 'coordination database at steady state: %.1f statements/s, %.1f transactions/s, %.1f rows written/s (%s checks every %s: %.1f runs/s)\n' \
     "$statements" "$transactions" "$rows" "$total" "$interval" "$(echo "$total / ${interval%s}" | bc -l)"
 } | tee "$repo/tests/bench/results/cluster.txt"
