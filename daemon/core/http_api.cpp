@@ -265,6 +265,7 @@ status_page_view http_api::page_view(std::string_view query, const std::string* 
         const auto& config = task->config();
         status_page_check entry;
         entry.check = check_to_json(*task, daemon_.alerts(), true);
+        add_owner(entry.check, name);
         // The page says how long the oldest offender has been wrong, as of now.
         if (const auto* ledger = daemon_.alerts().book().ledger(task->instance()))
             if (const auto oldest = ledger->oldest_first_seen())

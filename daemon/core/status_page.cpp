@@ -136,6 +136,14 @@ std::string filter_link(const status_page_view& view, const std::string& state, 
                        current ? " aria-current=\"page\"" : "", html_escape(label));
 }
 
+/// Cluster mode: " · runs on member X" (or that no member is live); "" otherwise.
+std::string owner_text(const nlohmann::ordered_json& check) {
+    if (!check.contains("owner")) return "";
+    const auto& owner = check["owner"];
+    return owner.is_string() ? " &middot; runs on member <span class=\"owner\">" + html_escape(owner.get<std::string>()) + "</span>"
+                             : std::string(" &middot; no live member runs it");
+}
+
 std::string check_row(const status_page_check& entry) {
     const auto& check = entry.check;
     const auto name = field(check, "name").get<std::string>();
@@ -150,7 +158,7 @@ std::string check_row(const status_page_check& entry) {
         "{headline}{offenders}{mutes}</td>"
         "<td><span class=\"badge {state}\">{state}</span></td>"
         "<td class=\"value\">{value}<div class=\"condition\">{condition}</div>{spark}</td>"
-        "<td class=\"wide\">{database}<div class=\"meta\">{module}</div></td>"
+        "<td class=\"wide\">{database}<div class=\"meta\">{module}{owner}</div></td>"
         "<td>{last_run}<div class=\"meta\">last success {last_success}</div></td><td "
         "class=\"error\">{error}</td></tr>\n",
         fmt::arg("state", html_escape(state)), fmt::arg("name", html_escape(name)),
@@ -158,7 +166,7 @@ std::string check_row(const status_page_check& entry) {
         fmt::arg("condition", threshold_text(entry)),
         fmt::arg("spark", svg_line_chart(entry.history, 120, 28)),
         fmt::arg("module", text_or(field(check, "module"), "")),
-        fmt::arg("database", text_or(field(check, "database"), "")),
+        fmt::arg("database", text_or(field(check, "database"), "")), fmt::arg("owner", owner_text(check)),
         fmt::arg("last_run", time_cell(field(check, "last_run"))),
         fmt::arg("last_success", time_cell(field(check, "last_success"))),
         fmt::arg("error", text_or(field(check, "error"), "")), fmt::arg("offenders", offenders_line(check)),
@@ -390,7 +398,7 @@ std::string render_check_page(const status_page_view& view, std::size_t index) {
 <h1 data-check="{name}" data-state="{state}">{name} <span class="badge {state}">{state}</span></h1>
 <p class="headline" id="summary">{summary}</p>
 <p id="value"><span class="value">{value}</span> <span class="condition">{condition}</span></p>
-<p class="meta">{module} on {database} &middot; every {interval}</p>
+<p class="meta">{module} on {database} &middot; every {interval}{owner}</p>
 {offenders}{mutes}
 <h2>History</h2>
 {history}
@@ -408,7 +416,7 @@ std::string render_check_page(const status_page_view& view, std::size_t index) {
         fmt::arg("value", value_text(entry)), fmt::arg("condition", threshold_text(entry)),
         fmt::arg("module", text_or(field(check, "module"), "")),
         fmt::arg("database", text_or(field(check, "database"), "")),
-        fmt::arg("interval", text_or(field(check, "interval"), "")),
+        fmt::arg("interval", text_or(field(check, "interval"), "")), fmt::arg("owner", owner_text(check)),
         fmt::arg("offenders", offenders_line(check)), fmt::arg("mutes", mute_lines(check)),
         fmt::arg("history", svg_line_chart(entry.history, 640, 160, entry.threshold, true)),
         fmt::arg("breakdown",

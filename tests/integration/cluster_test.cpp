@@ -365,6 +365,15 @@ TEST_CASE(
         // A run in flight at either end may count on one side only.
         CHECK(std::abs(executed - ran) <= static_cast<double>(w.checks.size()));
 
+        // The status pages of every member say which member runs a check.
+        for (const auto& check : w.checks) {
+            const auto page = http_get(w.port("a"), "/checks/" + check);
+            REQUIRE(page.status == 200);
+            CHECK_THAT(page.body, Catch::Contains("runs on member <span class=\"owner\">" +
+                                                  cluster_world::owner(all, check) + "</span>"));
+        }
+        CHECK_THAT(http_get(w.port("c"), "/").body, Catch::Contains("runs on member <span class=\"owner\">b</span>"));
+
         // A run requested on a member that does not own the check is refused with the owner.
         const auto check = w.owned_by("b", all);
         const auto refused = http_call(w.port("a"), "POST", "/api/v1/checks/" + check + "/run");
