@@ -206,7 +206,11 @@ std::size_t alert_pipeline::observe(const config::check_config& check, const che
     auto update = book_.observe(check, instance, run, system_clock::now(), muted);
     const auto cleared = update.offenders_cleared;
     const bool ledger_changed = !update.ledgers_changed.empty();
+    // Cluster mode: the ledger goes to the coordination database with the run's history
+    // point (record_history, which follows every observe), one statement per run.
+    defer_ledgers_ = static_cast<bool>(owns_);
     apply(std::move(update));
+    defer_ledgers_ = false;
     if (ledger_changed && spdlog::should_log(spdlog::level::debug)) {
         const auto* ledger = book_.ledger(instance);
         spdlog::debug("offender ledger of {}: {} tracked, {} new, {} cleared; {:.2f} ms on the loop",
@@ -254,10 +258,17 @@ void alert_pipeline::record_history(const check_instance& instance, history_poin
     history_.add(instance.name(), point);
     state::stored_history_point stored{instance.name(), unix_seconds(point.time), point.value,
                                        to_string(point.outcome)};
-    writer_.spawn_write([stored = std::move(stored), document = std::move(result_document)](state::state_store& store) {
-        store.record_run(stored, run_history::kept, document);
-    },
-                        "cannot store the history of " + instance.name());
+    std::optional<state::stored_ledger> ledger;
+    if (auto pending = pending_ledgers_.find(instance); pending != pending_ledgers_.end()) {
+        ledger = std::move(pending->second);
+        pending_ledgers_.erase(pending);
+    }
+    writer_.spawn_write(
+        [stored = std::move(stored), document = std::move(result_document),
+         ledger = std::move(ledger)](state::state_store& store) {
+            store.record_run(stored, run_history::kept, document, ledger ? &*ledger : nullptr);
+        },
+        "cannot store the history of " + instance.name());
 }
 
 const mute_cover* alert_pipeline::cover(const std::string& check) const {
@@ -340,6 +351,10 @@ void alert_pipeline::apply(book_update update) {
         for (const auto& entry : ledger->recently_cleared())
             stored.recently_cleared.push_back(
                 {entry.key, unix_seconds(entry.first_seen), unix_seconds(entry.cleared_at)});
+        if (defer_ledgers_) {
+            pending_ledgers_.insert_or_assign(instance, std::move(stored));
+            continue;
+        }
         writer_.spawn_write(
             [stored = std::move(stored)](state::state_store& store) {
                 const auto started = steady_clock::now();

@@ -146,7 +146,9 @@ private:
     std::function<bool(const check_instance&)> owns_;  ///< cluster mode only
     std::function<bool()> may_send_;                   ///< cluster mode only
     std::vector<state::stored_result> shared_results_;  ///< from open_shared(), until taken
-    std::set<check_instance> stale_;  ///< cluster mode: a commit failed; the stored state must be read again
+    std::set<check_instance> stale_;
+    bool defer_ledgers_ = false;  ///< inside observe() in cluster mode
+    std::map<check_instance, state::stored_ledger> pending_ledgers_;  ///< for the run's record_history  ///< cluster mode: a commit failed; the stored state must be read again
     bool started_ = false;
     bool stopping_ = false;
 };

@@ -21,6 +21,19 @@ std::string number(double value) {
     return fmt::format("{}", value);
 }
 
+std::string ledger_json(const state::stored_ledger& ledger) {
+    nlohmann::json offenders = nlohmann::json::array();
+    for (const auto& o : ledger.offenders) offenders.push_back({o.key, o.first_seen, o.is_new});
+    nlohmann::json cleared = nlohmann::json::array();
+    for (const auto& c : ledger.recently_cleared) cleared.push_back({c.key, c.first_seen, c.cleared_at});
+    const nlohmann::json document{{"definition", ledger.definition},
+                                  {"last_seen", ledger.last_seen},
+                                  {"truncated", ledger.truncated},
+                                  {"offenders", std::move(offenders)},
+                                  {"recently_cleared", std::move(cleared)}};
+    return document.dump();
+}
+
 }  // namespace
 
 pg_state_store::pg_state_store(std::string dsn, std::string schema, std::string member, duration lease,
@@ -198,19 +211,10 @@ std::vector<state::stored_ledger> pg_state_store::load_ledgers() {
 }
 
 void pg_state_store::write_ledger(const state::stored_ledger& ledger) {
-    nlohmann::json offenders = nlohmann::json::array();
-    for (const auto& o : ledger.offenders) offenders.push_back({o.key, o.first_seen, o.is_new});
-    nlohmann::json cleared = nlohmann::json::array();
-    for (const auto& c : ledger.recently_cleared) cleared.push_back({c.key, c.first_seen, c.cleared_at});
-    const nlohmann::json document{{"definition", ledger.definition},
-                                  {"last_seen", ledger.last_seen},
-                                  {"truncated", ledger.truncated},
-                                  {"offenders", std::move(offenders)},
-                                  {"recently_cleared", std::move(cleared)}};
     connection_.exec(fmt::format("INSERT INTO {} (instance, document) VALUES ($1, $2)\n"
                                  "ON CONFLICT (instance) DO UPDATE SET document = EXCLUDED.document",
                                  table("ledgers")),
-                     {ledger.instance, document.dump()});
+                     {ledger.instance, ledger_json(ledger)});
 }
 
 void pg_state_store::forget_ledgers(const std::vector<std::string>& instances) {
@@ -294,22 +298,28 @@ void pg_state_store::write_result(const std::string& instance, const std::string
 }
 
 void pg_state_store::record_run(const state::stored_history_point& point, std::size_t keep,
-                                const std::string& document) {
+                                const std::string& document, const state::stored_ledger* ledger) {
+    std::optional<std::string> ledger_document;
+    if (ledger != nullptr) ledger_document = ledger_json(*ledger);
     std::optional<std::string> value;
     if (point.value) value = number(*point.value);
     // One statement: the result upserted, the history point added, what falls beyond the
     // newest `keep` points trimmed.
     connection_.exec(
         fmt::format(
-            "WITH result AS (\n"
+            "WITH ledger AS (\n"
+            "  INSERT INTO {l} (instance, document) SELECT $1, $8 WHERE $8::text IS NOT NULL\n"
+            "  ON CONFLICT (instance) DO UPDATE SET document = EXCLUDED.document),\n"
+            "result AS (\n"
             "  INSERT INTO {r} (instance, owner, document) VALUES ($1, $6, $7)\n"
             "  ON CONFLICT (instance) DO UPDATE SET owner = EXCLUDED.owner, document = EXCLUDED.document,\n"
             "      updated_at = now()),\n"
             "added AS (INSERT INTO {h} (instance, time, value, outcome) VALUES ($1, $2, $3, $4))\n"
             "DELETE FROM {h} WHERE instance = $1 AND time < (\n"
             "  SELECT time FROM {h} WHERE instance = $1 ORDER BY time DESC OFFSET $5 - 1 LIMIT 1)",
-            fmt::arg("r", table("results")), fmt::arg("h", table("history"))),
-        {point.instance, number(point.time), value, point.outcome, std::to_string(keep), member_, document});
+            fmt::arg("r", table("results")), fmt::arg("h", table("history")), fmt::arg("l", table("ledgers"))),
+        {point.instance, number(point.time), value, point.outcome, std::to_string(keep), member_, document,
+         ledger_document});
 }
 
 std::vector<state::stored_result> pg_state_store::load_results(const std::string& after) {

@@ -120,9 +120,12 @@ public:
     virtual void write_result(const std::string& /*instance*/, const std::string& /*document*/) {}
     /// One run's history point and, in cluster mode, the instance's result document, as one
     /// write (the coordination traffic per run is this one statement).
-    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& document) {
+    /// `ledger`: the run's offender ledger when it changed (else nullptr).
+    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& document,
+                            const stored_ledger* ledger) {
         append_history(point, keep);
         if (!document.empty()) write_result(point.instance, document);
+        if (ledger != nullptr) write_ledger(*ledger);
     }
     /// The results written after `after` (a watermark from an earlier answer; "" for all).
     virtual std::vector<stored_result> load_results(const std::string& /*after*/) { return {}; }

@@ -405,6 +405,11 @@ TEST_CASE(
     REQUIRE(poll_until(
         [&] { return w.hook.count(keeps, "firing") == 1 && w.hook.count(heals, "firing") == 1; }, 20s));
 
+    // The offender's first_seen as its owner's ledger has it.
+    const auto offenders_before = w.get("a", "/api/v1/checks/" + keeps + "/offenders");
+    REQUIRE(offenders_before["offenders"].size() == 1);
+    const auto first_seen = offenders_before["offenders"][0]["first_seen"];
+
     std::atomic<int> refused_resolves{0};
     w.hook.set_refuse([&, heals](const std::string& check, const std::string& status) {
         if (check == heals && status == "resolved") {
@@ -431,6 +436,11 @@ TEST_CASE(
                                .count()
                         << " ms");
     CHECK(w.get(new_owner, "/api/v1/checks/" + keeps)["state"] == "firing");
+    // The new owner continues the offender ledger: the offender is not new, first_seen kept.
+    const auto offenders_after = w.get(new_owner, "/api/v1/checks/" + keeps + "/offenders");
+    REQUIRE(offenders_after["offenders"].size() == 1);
+    CHECK(offenders_after["offenders"][0]["first_seen"] == first_seen);
+    CHECK(offenders_after["offenders"][0]["new"] == false);
     // The resolve a had queued is delivered by a member that is alive, exactly once.
     REQUIRE(poll_until([&] { return w.hook.count(heals, "resolved") == 1; }, 20s));
     CHECK_THAT(w.logs(), Catch::Contains("took over 1 queued notifications from departed members"));
