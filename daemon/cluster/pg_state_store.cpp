@@ -289,22 +289,14 @@ void pg_state_store::forget_history(const std::vector<std::string>& instances) {
         {json_list(instances)});
 }
 
-void pg_state_store::write_result(const std::string& instance, const std::string& document) {
-    connection_.exec(fmt::format("INSERT INTO {} (instance, owner, document) VALUES ($1, $2, $3)\n"
-                                 "ON CONFLICT (instance) DO UPDATE SET owner = EXCLUDED.owner,\n"
-                                 "    document = EXCLUDED.document, updated_at = now()",
-                                 table("results")),
-                     {instance, member_, document});
-}
-
 void pg_state_store::record_run(const state::stored_history_point& point, std::size_t keep,
                                 const std::string& document, const state::stored_ledger* ledger) {
     std::optional<std::string> ledger_document;
     if (ledger != nullptr) ledger_document = ledger_json(*ledger);
     std::optional<std::string> value;
     if (point.value) value = number(*point.value);
-    // One statement: the result upserted, the history point added, what falls beyond the
-    // newest `keep` points trimmed.
+    // One statement: the ledger (when given) and the result upserted, the history point
+    // added, what falls beyond the newest `keep` points trimmed.
     connection_.exec(
         fmt::format(
             "WITH ledger AS (\n"

@@ -44,7 +44,6 @@ public:
     std::vector<state::stored_history_point> load_history(std::size_t per_instance) override;
     void append_history(const state::stored_history_point& point, std::size_t keep) override;
     void forget_history(const std::vector<std::string>& instances) override;
-    void write_result(const std::string& instance, const std::string& document) override;
     void record_run(const state::stored_history_point& point, std::size_t keep, const std::string& document,
                     const state::stored_ledger* ledger) override;
     std::vector<state::stored_result> load_results(const std::string& after) override;

@@ -115,16 +115,13 @@ public:
     virtual void append_history(const stored_history_point& point, std::size_t keep) = 0;
     virtual void forget_history(const std::vector<std::string>& instances) = 0;
 
-    /// Cluster mode only: each instance's last results as a document, written by its owner
-    /// on every run. A single daemon keeps them in memory (these do nothing there).
-    virtual void write_result(const std::string& /*instance*/, const std::string& /*document*/) {}
-    /// One run's history point and, in cluster mode, the instance's result document, as one
-    /// write (the coordination traffic per run is this one statement).
-    /// `ledger`: the run's offender ledger when it changed (else nullptr).
-    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& document,
+    /// One run's history point, the run's offender ledger when it changed (else nullptr) and,
+    /// in cluster mode, the instance's result document (core/shared_result), as one write:
+    /// the coordination traffic per run is this one statement. A single daemon keeps results
+    /// in memory, so the SQLite store ignores `document`.
+    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& /*document*/,
                             const stored_ledger* ledger) {
         append_history(point, keep);
-        if (!document.empty()) write_result(point.instance, document);
         if (ledger != nullptr) write_ledger(*ledger);
     }
     /// The results written after `after` (a watermark from an earlier answer; "" for all).
