@@ -46,8 +46,8 @@ std::size_t alert_pipeline::open(const std::string& state_dir) {
     return loaded.recovered;
 }
 
-void alert_pipeline::open_shared(std::unique_ptr<state::state_store> store) {
-    auto loaded = writer_.open_store(std::move(store));
+asio::awaitable<void> alert_pipeline::open_shared(std::unique_ptr<state::state_store> store) {
+    auto loaded = co_await writer_.open_store(std::move(store));
     shared_results_ = std::move(loaded.results);
     std::size_t firing = 0;
     for (const auto& record : loaded.records) firing += record.state == alert_state::firing ? 1 : 0;
@@ -149,7 +149,7 @@ void alert_pipeline::configure(const std::vector<config::receiver_config>& recei
     }
     if (!dropped_ids.empty()) {
         writer_.spawn_write(
-            [ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
+            [ids = std::move(dropped_ids)](state::state_store& store) { return store.remove_notifications(ids); },
             "cannot remove dropped notifications");
     }
     // Notifications restored from the outbox join their queue in their order.
@@ -190,7 +190,7 @@ void alert_pipeline::queue_stored(std::vector<state::stored_notification> rows) 
     }
     if (!dropped_ids.empty()) {
         writer_.spawn_write(
-            [ids = std::move(dropped_ids)](state::state_store& store) { store.remove_notifications(ids); },
+            [ids = std::move(dropped_ids)](state::state_store& store) { return store.remove_notifications(ids); },
             "cannot remove dropped notifications");
     }
     publish_queue_lengths();
@@ -232,7 +232,7 @@ void alert_pipeline::configure_checks(const std::vector<config::check_config>& c
 silence alert_pipeline::add_silence(silence entry) {
     entry.id = new_silence_id();
     writer_.spawn_write([id = entry.id, document = to_json(entry, entry.starts_at).dump()](
-                            state::state_store& store) { store.write_silence(id, document); },
+                            state::state_store& store) { return store.write_silence(id, document); },
                         "cannot store silence " + entry.id);
     spdlog::info("silence {} by {} until {} for {}: {}", entry.id, entry.created_by,
                  format_rfc3339(entry.ends_at), nlohmann::json(entry.checks).dump(), entry.comment);
@@ -246,7 +246,7 @@ std::optional<silence> alert_pipeline::expire_silence(const std::string& id) {
     auto ended = mutes_.expire(id, now);
     if (!ended) return std::nullopt;
     writer_.spawn_write([id, document = to_json(*ended, now).dump()](
-                            state::state_store& store) { store.write_silence(id, document); },
+                            state::state_store& store) { return store.write_silence(id, document); },
                         "cannot store silence " + id);
     spdlog::info("silence {} ended", id);
     refresh_mutes(now);
@@ -266,7 +266,7 @@ void alert_pipeline::record_history(const check_instance& instance, history_poin
     writer_.spawn_write(
         [stored = std::move(stored), document = std::move(result_document),
          ledger = std::move(ledger)](state::state_store& store) {
-            store.record_run(stored, run_history::kept, document, ledger ? &*ledger : nullptr);
+            return store.record_run(stored, run_history::kept, document, ledger);
         },
         "cannot store the history of " + instance.name());
 }
@@ -305,7 +305,7 @@ void alert_pipeline::refresh_mutes(system_clock::time_point now) {
             spdlog::info("check '{}' silenced until {}: {}", name, format_rfc3339(found.until), found.reason);
     next_mute_change_ = mutes_.next_change(now);
     if (auto old = mutes_.forget_old(now); !old.empty())
-        writer_.spawn_write([old = std::move(old)](state::state_store& store) { store.forget_silences(old); },
+        writer_.spawn_write([old = std::move(old)](state::state_store& store) { return store.forget_silences(old); },
                             "cannot forget old silences");
 }
 
@@ -318,7 +318,7 @@ void alert_pipeline::retain(const std::set<check_instance>& configured) {
         if (!configured.contains(check_instance::from_name(name))) removed.push_back(name);
     for (const auto& name : removed) history_.forget(name);
     if (!removed.empty())
-        writer_.spawn_write([removed](state::state_store& store) { store.forget_history(removed); },
+        writer_.spawn_write([removed](state::state_store& store) { return store.forget_history(removed); },
                             "cannot forget the history of removed checks");
     apply(book_.retain(configured, system_clock::now()));
 }
@@ -356,26 +356,19 @@ void alert_pipeline::apply(book_update update) {
             continue;
         }
         writer_.spawn_write(
-            [stored = std::move(stored)](state::state_store& store) {
-                const auto started = steady_clock::now();
-                store.write_ledger(stored);
-                spdlog::debug(
-                    "offender ledger of {} stored ({} offenders) in {:.2f} ms", stored.instance,
-                    stored.offenders.size(),
-                    std::chrono::duration<double, std::milli>(steady_clock::now() - started).count());
-            },
+            [stored = std::move(stored)](state::state_store& store) { return store.write_ledger(stored); },
             "cannot store the offender ledger of " + instance.name());
     }
     if (!update.ledgers_forgotten.empty()) {
         std::vector<std::string> names;
         for (const auto& instance : update.ledgers_forgotten) names.push_back(instance.name());
         writer_.spawn_write(
-            [names = std::move(names)](state::state_store& store) { store.forget_ledgers(names); },
+            [names = std::move(names)](state::state_store& store) { return store.forget_ledgers(names); },
             "cannot forget the offender ledgers of removed checks");
     }
     if (!update.forgotten.empty()) {
         writer_.spawn_write(
-            [keys = std::move(update.forgotten)](state::state_store& store) { store.forget_alerts(keys); },
+            [keys = std::move(update.forgotten)](state::state_store& store) { return store.forget_alerts(keys); },
             "cannot forget finished alerts");
     }
     if (update.changed.empty() && items.empty()) return;

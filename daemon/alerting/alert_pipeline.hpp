@@ -38,7 +38,7 @@ public:
 
     // Cluster mode (SPEC §12) ------------------------------------------------------------
     /// Starts on the shared store instead of state_dir (start-up only, blocking).
-    void open_shared(std::unique_ptr<state::state_store> store);
+    asio::awaitable<void> open_shared(std::unique_ptr<state::state_store> store);
     /// `owns` says which instances this member owns now; `may_send` whether it holds its
     /// lease. Re-posts and releases are made only for owned instances, and nothing is sent
     /// without the lease.

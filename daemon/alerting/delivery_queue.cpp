@@ -144,8 +144,8 @@ asio::awaitable<void> delivery_queue::deliver() {
         if (context_.lengths_changed) context_.lengths_changed();
         if (item->id != 0 && context_.writer) {
             // Named, not temporaries in the co_await expression (the g++ 12 bug in daemon/README.md).
-            std::function<void(state::state_store&)> remove = [id = item->id](state::state_store& store) {
-                store.remove_notifications({id});
+            outbox_writer::store_write remove = [id = item->id](state::state_store& store) {
+                return store.remove_notifications({id});
             };
             std::string failure =
                 "cannot remove a finished notification; it may be sent again after a restart";

@@ -1,7 +1,8 @@
 #pragma once
-/// Stage 2 of alerting: makes the book's decisions durable. Owns the state store and the
-/// one worker thread every store call runs on, so the event loop never waits on a disk.
-/// Writes run in the order they are submitted (one worker, FIFO).
+/// Stage 2 of alerting: makes the book's decisions durable. Owns the state store (the SQLite
+/// files on a worker thread of their own, or the shared PostgreSQL store of cluster mode on
+/// the loop) and hands it one call at a time, in the order submitted: a read sees every write
+/// submitted before it. Loop thread only.
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,7 +20,6 @@ namespace invariantd {
 class outbox_writer {
 public:
     explicit outbox_writer(asio::any_io_executor loop);
-    ~outbox_writer();
     outbox_writer(const outbox_writer&) = delete;
     outbox_writer& operator=(const outbox_writer&) = delete;
 
@@ -37,8 +37,8 @@ public:
     /// (blocking); throws state::state_error naming the path when unusable.
     loaded_state open(const std::string& state_dir);
     /// Starts on `store` (cluster mode: the shared store in the coordination database),
-    /// loading everything from it. Start-up only (blocking).
-    loaded_state open_store(std::unique_ptr<state::state_store> store);
+    /// loading everything from it. Throws when the store cannot be read.
+    asio::awaitable<loaded_state> open_store(std::unique_ptr<state::state_store> store);
 
     /// Which parts read() loads.
     struct read_parts {
@@ -50,29 +50,38 @@ public:
         bool results = false;
         std::string results_after;  ///< watermark for results
     };
-    /// Reads from the store on the worker, after every write submitted before it. Throws
-    /// when the store cannot be read.
+    /// Reads from the store after every write submitted before it. Throws when the store
+    /// cannot be read.
     asio::awaitable<loaded_state> read(read_parts parts);
 
-    /// Commits records and new notifications in one transaction on the worker; returns the
-    /// notifications' ids. Throws when the commit fails.
+    /// Commits records and new notifications in one transaction; returns the notifications'
+    /// ids. Throws when the commit fails.
     asio::awaitable<std::vector<std::int64_t>> commit(std::vector<state::stored_alert> alerts,
                                                       std::vector<state::stored_notification> notifications);
-    /// Runs `write` on the worker; a failure is logged with `failure`, never thrown.
-    asio::awaitable<void> write(std::function<void(state::state_store&)> write, std::string failure);
-    /// write() without waiting for it.
-    void spawn_write(std::function<void(state::state_store&)> write, std::string failure);
+    /// A write: one store call (or a few), returning the store's awaitable.
+    using store_write = std::function<asio::awaitable<void>(state::state_store&)>;
+    /// Runs `write` in its turn; a failure is logged with `failure`, never thrown.
+    asio::awaitable<void> write(store_write write, std::string failure);
+    /// write() without waiting for it; its turn is taken now.
+    void spawn_write(store_write write, std::string failure);
     /// Waits until every submitted write has finished, at most until `deadline`.
     asio::awaitable<void> drain(steady_clock::time_point deadline);
 
 private:
-    void finished();
+    /// Calls take numbered turns: the number is taken when the call is made, the store is
+    /// used only while `serving_` is that number.
+    std::uint64_t take_turn();
+    asio::awaitable<void> wait_turn(std::uint64_t turn);
+    void end_turn();
+    asio::awaitable<void> run_write(std::uint64_t turn, store_write write, std::string failure);
 
     asio::any_io_executor loop_;
     std::unique_ptr<state::state_store> store_;
-    asio::thread_pool worker_{1};  // after store_: joined before the store closes
     asio::steady_timer idle_;
     std::size_t in_flight_ = 0;
+    std::uint64_t next_turn_ = 0;
+    std::uint64_t serving_ = 0;
+    std::map<std::uint64_t, asio::steady_timer*> waiting_;  ///< by turn
 };
 
 }  // namespace invariantd

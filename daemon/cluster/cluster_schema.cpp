@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/cluster/blocking_pg.hpp"
+#include "daemon/db/pg_client.hpp"
 
 namespace invariantd::cluster {
 
@@ -94,23 +94,30 @@ std::string init_script(const std::string& schema) {
     return script;
 }
 
-int installed_version(blocking_pg& connection, const std::string& schema) {
-    const auto exists =
-        connection.exec("SELECT to_regclass($1) IS NOT NULL", {quoted(schema) + ".schema_version"});
-    if (exists.at(0, 0) != "t") return 0;
-    const auto rows = connection.exec(fmt::format("SELECT version FROM {}.schema_version", quoted(schema)));
-    if (rows.rows.empty()) return 0;
-    return std::stoi(rows.at(0, 0));
+asio::awaitable<int> installed_version(db::pg_client& connection, const std::string& schema,
+                                       steady_clock::time_point deadline) {
+    // Named arguments: g++ 12 miscompiles literals and braced lists inside a co_await.
+    std::string exists_sql = "SELECT to_regclass($1) IS NOT NULL";
+    std::vector<db::value> table{quoted(schema) + ".schema_version"};
+    const auto exists = co_await connection.exec(std::move(exists_sql), std::move(table), deadline);
+    if (exists.rows.empty() || db::text_of(exists.rows[0][0]) != "true") co_return 0;
+    auto version_sql = fmt::format("SELECT version FROM {}.schema_version", quoted(schema));
+    std::vector<db::value> none;
+    const auto rows = co_await connection.exec(std::move(version_sql), std::move(none), deadline);
+    if (rows.rows.empty()) co_return 0;
+    co_return static_cast<int>(db::integer_of(rows.rows[0][0]));
 }
 
-int apply_init(blocking_pg& connection, const std::string& schema) {
-    const int before = installed_version(connection, schema);
+asio::awaitable<int> apply_init(db::pg_client& connection, const std::string& schema,
+                                steady_clock::time_point deadline) {
+    const int before = co_await installed_version(connection, schema, deadline);
     if (before > schema_version)
-        throw pg_failure(
+        throw std::runtime_error(
             fmt::format("the schema '{}' is at version {}, newer than this binary's {}; upgrade invariantd",
                         schema, before, schema_version));
-    connection.exec_script(init_script(schema));
-    return before;
+    auto script = init_script(schema);
+    co_await connection.exec_script(std::move(script), deadline);
+    co_return before;
 }
 
 }  // namespace invariantd::cluster

@@ -4,9 +4,13 @@
 /// and checked at start-up. The version lives in `<schema>.schema_version`.
 #include <string>
 
-namespace invariantd::cluster {
+#include "daemon/common/asio.hpp"
 
-class blocking_pg;
+namespace invariantd::db {
+class pg_client;
+}
+
+namespace invariantd::cluster {
 
 /// The schema version this binary reads and writes.
 inline constexpr int schema_version = 1;
@@ -16,9 +20,11 @@ inline constexpr int schema_version = 1;
 std::string init_script(const std::string& schema);
 
 /// Applies init_script; returns the version found before (0: none).
-int apply_init(blocking_pg& connection, const std::string& schema);
+asio::awaitable<int> apply_init(db::pg_client& connection, const std::string& schema,
+                                steady_clock::time_point deadline);
 
 /// The version in the database; 0 when the schema or its version table does not exist.
-int installed_version(blocking_pg& connection, const std::string& schema);
+asio::awaitable<int> installed_version(db::pg_client& connection, const std::string& schema,
+                                       steady_clock::time_point deadline);
 
 }  // namespace invariantd::cluster

@@ -4,13 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <thread>
 
-#include "daemon/cluster/blocking_pg.hpp"
 #include "daemon/cluster/cluster_schema.hpp"
 #include "daemon/cluster/rendezvous.hpp"
 #include "daemon/common/secrets.hpp"
-#include "daemon/db/run_blocking.hpp"
+#include "daemon/db/pg_client.hpp"
 
 namespace invariantd::cluster {
 
@@ -31,36 +29,41 @@ std::string q(const std::string& schema) {
 coordinator::coordinator(asio::any_io_executor loop, coordinator_settings settings)
     : loop_(loop),
       settings_(std::move(settings)),
-      connection_(std::make_unique<blocking_pg>(settings_.dsn, "invariantd/" + settings_.member,
-                                                statement_timeout_for(settings_.lease))),
+      connection_(std::make_unique<db::pg_client>(
+          loop, db::pg_client_options{.name = "the coordination database",
+                                      .dsn = settings_.dsn,
+                                      .application_name = "invariantd/" + settings_.member,
+                                      .connect_timeout = statement_timeout_for(settings_.lease),
+                                      .statement_timeout = statement_timeout_for(settings_.lease)})),
       next_beat_(loop),
       lease_end_(loop, steady_clock::time_point::max()) {}
 
 coordinator::~coordinator() {
     stopping_ = true;
-    worker_.join();
 }
 
-std::uint64_t coordinator::register_member() {
+asio::awaitable<std::uint64_t> coordinator::register_member(steady_clock::time_point deadline) {
     const auto s = q(settings_.schema);
-    const auto rows = connection_->exec(
+    // Named, not temporaries in the co_await expression (the g++ 12 bug in daemon/README.md).
+    auto sql =
         fmt::format("INSERT INTO {s}.members AS m (name, epoch, started_at, heartbeat, version)\n"
                     "VALUES ($1, nextval('{s}.epochs'), now(), now(), $2)\n"
                     "ON CONFLICT (name) DO UPDATE SET epoch = nextval('{s}.epochs'), started_at = now(),\n"
                     "    heartbeat = now(), version = EXCLUDED.version\n"
                     "  WHERE m.heartbeat < now() - $3::bigint * interval '1 millisecond'\n"
                     "RETURNING epoch",
-                    fmt::arg("s", s)),
-        {settings_.member, settings_.version, std::to_string(settings_.lease.count())});
-    if (rows.rows.empty()) return 0;
-    return std::stoull(rows.at(0, 0));
+                    fmt::arg("s", s));
+    std::vector<db::value> params{settings_.member, settings_.version, std::to_string(settings_.lease.count())};
+    const auto rows = co_await connection_->exec(std::move(sql), std::move(params), deadline);
+    if (rows.rows.empty()) co_return 0;
+    co_return static_cast<std::uint64_t>(db::integer_of(rows.rows[0][0]));
 }
 
-void coordinator::join() {
+asio::awaitable<void> coordinator::join() {
     const auto s = q(settings_.schema);
+    const auto step = [this] { return steady_clock::now() + statement_timeout_for(settings_.lease); };
     try {
-        connection_->ensure_connected();
-        const int version = installed_version(*connection_, settings_.schema);
+        const int version = co_await installed_version(*connection_, settings_.schema, step());
         const auto init = fmt::format("invariantd cluster init -c {}", settings_.config_path);
         if (version == 0)
             throw start_error(
@@ -76,12 +79,13 @@ void coordinator::join() {
                 fmt::format("the coordination schema '{}' is at version {}, newer than this binary's {}; "
                             "run a newer invariantd",
                             settings_.schema, version, schema_version));
-        epoch_ = register_member();
+        epoch_ = co_await register_member(step());
         if (epoch_ == 0) {
             // A live row of this name: another replica, or this member's previous life.
             // Its heartbeat moving during one lease tells which.
             const auto read = fmt::format("SELECT heartbeat::text FROM {}.members WHERE name = $1", s);
-            const auto first = connection_->exec(read, {settings_.member});
+            const std::vector<db::value> name{settings_.member};
+            const auto first = co_await connection_->exec(read, name, step());
             spdlog::info(
                 "cluster: member '{}' is registered and live; waiting up to {} for its lease to run out",
                 settings_.member, format_duration(settings_.lease));
@@ -90,23 +94,24 @@ void coordinator::join() {
                 if (steady_clock::now() > deadline)
                     throw start_error(fmt::format(
                         "cluster member '{}' stayed live; set a unique cluster.member", settings_.member));
-                std::this_thread::sleep_for(std::chrono::milliseconds(250));
-                const auto now = connection_->exec(read, {settings_.member});
-                if (!first.rows.empty() && !now.rows.empty() && now.at(0, 0) != first.at(0, 0))
+                asio::steady_timer pause(loop_, std::chrono::milliseconds(250));
+                co_await pause.async_wait(asio::use_awaitable);
+                const auto now = co_await connection_->exec(read, name, step());
+                if (!first.rows.empty() && !now.rows.empty() && now.rows[0][0] != first.rows[0][0])
                     throw start_error(
                         fmt::format("a second live member named '{}' renews its heartbeat: another replica "
                                     "uses this name; "
                                     "give every replica its own cluster.member",
                                     settings_.member));
-                epoch_ = register_member();
+                epoch_ = co_await register_member(step());
             }
         }
-    } catch (const pg_failure& e) {
+    } catch (const db::error& e) {
         throw start_error(secret_registry::global().redact(
             fmt::format("cluster: the coordination database failed: {}", e.what())));
     }
     const auto sent = steady_clock::now();
-    auto outcome = beat(epoch_);
+    auto outcome = co_await beat(epoch_, sent + statement_timeout_for(settings_.lease));
     if (!outcome.ok)
         throw start_error(
             secret_registry::global().redact("cluster: first heartbeat failed: " + outcome.error));
@@ -120,51 +125,54 @@ void coordinator::start() {
     asio::co_spawn(loop_, lease_watch(), log_escaped_exception{"cluster lease"});
 }
 
-coordinator::heartbeat_outcome coordinator::beat(std::uint64_t epoch) {
+asio::awaitable<coordinator::heartbeat_outcome> coordinator::beat(std::uint64_t epoch,
+                                                                  steady_clock::time_point deadline) {
     heartbeat_outcome outcome;
     const auto s = q(settings_.schema);
     const auto lease_ms = std::to_string(settings_.lease.count());
     try {
         if (epoch != 0) {
-            const auto renewed = connection_->exec(
-                fmt::format(
+            auto renew = fmt::format(
                     "UPDATE {s}.members SET heartbeat = now(),\n"
                     "    epoch = CASE WHEN heartbeat < now() - $3::bigint * interval '1 millisecond'\n"
                     "                 THEN nextval('{s}.epochs') ELSE epoch END\n"
                     "WHERE name = $1 AND epoch = $2 RETURNING epoch",
-                    fmt::arg("s", s)),
-                {settings_.member, std::to_string(epoch), lease_ms});
-            epoch = renewed.rows.empty() ? 0 : std::stoull(renewed.at(0, 0));
+                    fmt::arg("s", s));
+            std::vector<db::value> params{settings_.member, std::to_string(epoch), lease_ms};
+            const auto renewed = co_await connection_->exec(std::move(renew), std::move(params), deadline);
+            epoch = renewed.rows.empty() ? 0 : static_cast<std::uint64_t>(db::integer_of(renewed.rows[0][0]));
         }
-        if (epoch == 0) epoch = register_member();  // our row was removed or our lease taken
+        if (epoch == 0) epoch = co_await register_member(deadline);  // our row was removed or our lease taken
         if (epoch == 0) {
             outcome.error = fmt::format("another live member is registered as '{}'", settings_.member);
-            return outcome;
+            co_return outcome;
         }
         // Retention: members silent for 10 leases are gone for good (pod names change on
         // every rollout), delivered notifications after 24 h.
         if (++beats_ % 10 == 1) {
-            connection_->exec(fmt::format("DELETE FROM {s}.members WHERE heartbeat < now() - 10 * $1::bigint "
-                                          "* interval '1 millisecond'",
-                                          fmt::arg("s", s)),
-                              {lease_ms});
-            connection_->exec(
-                fmt::format("DELETE FROM {s}.notifications WHERE delivered_at < now() - interval '24 hours'",
-                            fmt::arg("s", s)));
+            auto departed = fmt::format("DELETE FROM {s}.members WHERE heartbeat < now() - 10 * $1::bigint "
+                                        "* interval '1 millisecond'",
+                                        fmt::arg("s", s));
+            std::vector<db::value> lease{lease_ms};
+            co_await connection_->exec(std::move(departed), std::move(lease), deadline);
+            auto delivered = fmt::format(
+                "DELETE FROM {s}.notifications WHERE delivered_at < now() - interval '24 hours'", fmt::arg("s", s));
+            std::vector<db::value> none;
+            co_await connection_->exec(std::move(delivered), std::move(none), deadline);
         }
-        const auto rows = connection_->exec(
-            fmt::format("SELECT name, epoch, extract(epoch FROM heartbeat)::float8,\n"
+        auto read = fmt::format("SELECT name, epoch, extract(epoch FROM heartbeat)::float8,\n"
                         "       heartbeat > now() - $1::bigint * interval '1 millisecond', version\n"
                         "FROM {s}.members ORDER BY name",
-                        fmt::arg("s", s)),
-            {lease_ms});
+                        fmt::arg("s", s));
+        std::vector<db::value> lease{lease_ms};
+        const auto rows = co_await connection_->exec(std::move(read), std::move(lease), deadline);
         for (const auto& row : rows.rows) {
             member_view member;
-            member.name = row[0].value_or("");
-            member.epoch = std::stoull(row[1].value_or("0"));
-            member.last_heartbeat = std::stod(row[2].value_or("0"));
-            member.live = row[3].value_or("f") == "t";
-            member.version = row[4].value_or("");
+            member.name = db::text_of(row[0]);
+            member.epoch = static_cast<std::uint64_t>(db::integer_of(row[1]));
+            member.last_heartbeat = db::real_of(row[2]);
+            member.live = db::text_of(row[3]) == "true";
+            member.version = db::text_of(row[4]);
             outcome.members.push_back(std::move(member));
         }
         outcome.ok = true;
@@ -172,7 +180,7 @@ coordinator::heartbeat_outcome coordinator::beat(std::uint64_t epoch) {
     } catch (const std::exception& e) {
         outcome.error = e.what();
     }
-    return outcome;
+    co_return outcome;
 }
 
 void coordinator::apply(heartbeat_outcome outcome, steady_clock::time_point sent) {
@@ -231,8 +239,7 @@ void coordinator::set_member(bool member) {
 asio::awaitable<void> coordinator::heartbeat_loop() {
     while (!stopping_) {
         const auto sent = steady_clock::now();
-        auto job = [this, epoch = epoch_] { return beat(epoch); };
-        auto outcome = co_await run_blocking(worker_.get_executor(), std::move(job));
+        auto outcome = co_await beat(epoch_, sent + statement_timeout_for(settings_.lease));
         if (stopping_) break;
         apply(std::move(outcome), sent);
         next_beat_.expires_at(sent + settings_.lease / 3);
@@ -261,19 +268,17 @@ asio::awaitable<void> coordinator::leave() {
     member_ = false;
     token_->store(0);
     if (!was_member) co_return;
-    auto job = [this, epoch = epoch_] {
-        try {
-            connection_->exec(
-                fmt::format("DELETE FROM {}.members WHERE name = $1 AND epoch = $2", q(settings_.schema)),
-                {settings_.member, std::to_string(epoch)});
-            return true;
-        } catch (const std::exception& e) {
-            spdlog::warn("cluster: could not leave cleanly ({}); the lease will run out", e.what());
-            return false;
-        }
-    };
-    if (co_await run_blocking(worker_.get_executor(), std::move(job)))
-        spdlog::info("cluster: member '{}' left", settings_.member);
+    bool left = true;
+    try {
+        auto sql = fmt::format("DELETE FROM {}.members WHERE name = $1 AND epoch = $2", q(settings_.schema));
+        std::vector<db::value> params{settings_.member, std::to_string(epoch_)};
+        const auto deadline = steady_clock::now() + statement_timeout_for(settings_.lease);
+        co_await connection_->exec(std::move(sql), std::move(params), deadline);
+    } catch (const std::exception& e) {
+        spdlog::warn("cluster: could not leave cleanly ({}); the lease will run out", e.what());
+        left = false;
+    }
+    if (left) spdlog::info("cluster: member '{}' left", settings_.member);
 }
 
 std::optional<std::string> coordinator::owner_of(const std::string& instance) const {

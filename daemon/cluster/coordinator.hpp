@@ -1,9 +1,10 @@
 #pragma once
 /// Membership of cluster mode (SPEC §12): one row per member in `<schema>.members`, renewed
-/// every lease/3 on a connection of its own (outside every database's max_connections), on
-/// a worker thread of its own, so neither slow checks nor the event loop can delay it.
+/// every lease/3 on a connection of its own (outside every database's max_connections, so
+/// slow checks cannot starve it), through the non-blocking libpq driver on the loop. A renewal
+/// that outlives lease/3 is cancelled on the server and its connection dropped.
 ///
-/// - join() (start-up, blocking) checks the schema version, then registers under a fresh
+/// - join() (start-up) checks the schema version, then registers under a fresh
 ///   epoch from `<schema>.epochs`. A row of the same name that is still live is waited out
 ///   for one lease: if its heartbeat moves meanwhile another replica uses the name (start-up
 ///   error); if not, it was this member's previous life (kill -9, quick restart).
@@ -14,7 +15,7 @@
 /// - Locally the member counts itself out `lease` after the *sending* of its last renewal
 ///   that succeeded — never later than the database counts it out — and then stops running
 ///   checks and sending notifications until a heartbeat gets through (/health 503).
-/// Loop thread only, except the blocking calls it makes on its own worker.
+/// Loop thread only.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -25,9 +26,12 @@
 #include "daemon/common/asio.hpp"
 #include "daemon/common/duration.hpp"
 
+namespace invariantd::db {
+class pg_client;
+}
+
 namespace invariantd::cluster {
 
-class blocking_pg;
 
 struct member_view {
     std::string name;
@@ -56,8 +60,8 @@ public:
     coordinator(asio::any_io_executor loop, coordinator_settings settings);
     ~coordinator();
 
-    /// Start-up, before the loop runs: schema check and registration. Throws start_error.
-    void join();
+    /// Start-up: schema check and registration. Throws start_error.
+    asio::awaitable<void> join();
     /// Starts the heartbeat loop.
     void start();
     /// Leaves the cluster (deletes this member's row, so its checks move at once).
@@ -69,8 +73,8 @@ public:
     /// True while this member holds a valid lease.
     bool is_member() const { return member_; }
     std::uint64_t epoch() const { return epoch_; }
-    /// The epoch as the shared state store reads it on its own thread: 0 while this member
-    /// does not hold its lease, so its writes are refused before they reach the database.
+    /// The epoch as the shared state store reads it: 0 while this member does not hold its
+    /// lease, so its writes are refused before they reach the database.
     std::shared_ptr<const std::atomic<std::uint64_t>> epoch_token() const { return token_; }
     /// The live members' names (this one included while it is a member), sorted.
     const std::vector<std::string>& live_members() const { return live_; }
@@ -93,17 +97,16 @@ private:
     };
     asio::awaitable<void> heartbeat_loop();
     asio::awaitable<void> lease_watch();
-    /// Blocking, on the worker: renew (or register again) and read the members.
-    heartbeat_outcome beat(std::uint64_t epoch);
-    /// Blocking: registers under a fresh epoch; 0 when a live row has the name.
-    std::uint64_t register_member();
+    /// Renews (or registers again) and reads the members, within `deadline`.
+    asio::awaitable<heartbeat_outcome> beat(std::uint64_t epoch, steady_clock::time_point deadline);
+    /// Registers under a fresh epoch; 0 when a live row has the name.
+    asio::awaitable<std::uint64_t> register_member(steady_clock::time_point deadline);
     void apply(heartbeat_outcome outcome, steady_clock::time_point sent);
     void set_member(bool member);
 
     asio::any_io_executor loop_;
     coordinator_settings settings_;
-    std::unique_ptr<blocking_pg> connection_;  ///< used on worker_ only (and in join())
-    asio::thread_pool worker_{1};
+    std::unique_ptr<db::pg_client> connection_;
     asio::steady_timer next_beat_;
     asio::steady_timer lease_end_;
     std::function<void()> on_change_;
@@ -112,7 +115,7 @@ private:
     std::uint64_t epoch_ = 0;
     std::shared_ptr<std::atomic<std::uint64_t>> token_ = std::make_shared<std::atomic<std::uint64_t>>(0);
     std::uint64_t rebalances_ = 0;
-    std::uint64_t beats_ = 0;  ///< worker thread only
+    std::uint64_t beats_ = 0;
     bool member_ = false;
     bool stopping_ = false;
     bool last_beat_failed_ = false;

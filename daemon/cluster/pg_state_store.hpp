@@ -1,8 +1,8 @@
 #pragma once
 /// The shared state of cluster mode (SPEC §12): the state_store interface over the
 /// coordination database, so the alert book and the pipeline work unchanged. Every call runs
-/// on the outbox writer's worker thread on a connection of its own (blocking libpq there,
-/// never on the loop).
+/// on the loop through the non-blocking libpq driver (db::pg_client) on a connection of its
+/// own; a call that outlives `lease` (at least 5 s) is cancelled on the server and fails.
 ///
 /// - commit(): one transaction that first locks this member's row `FOR SHARE` where name,
 ///   epoch and a live heartbeat still match — otherwise fenced_write and nothing is written —
@@ -16,52 +16,60 @@
 #include <atomic>
 #include <memory>
 
-#include "daemon/cluster/blocking_pg.hpp"
 #include "daemon/common/duration.hpp"
+#include "daemon/db/pg_client.hpp"
 #include "daemon/state/state_store.hpp"
+
+namespace invariantd::state {
+class sqlite_state_store;
+}
 
 namespace invariantd::cluster {
 
 class pg_state_store final : public state::state_store {
 public:
     /// `epoch` is the coordinator's current membership epoch (0: not a member).
-    pg_state_store(std::string dsn, std::string schema, std::string member, duration lease,
-                   std::shared_ptr<const std::atomic<std::uint64_t>> epoch);
+    pg_state_store(asio::any_io_executor loop, std::string dsn, std::string schema, std::string member,
+                   duration lease, std::shared_ptr<const std::atomic<std::uint64_t>> epoch);
 
     std::uint64_t writer_epoch() const override { return epoch_->load(); }
-    std::vector<state::stored_alert> load_alerts() override;
-    std::vector<state::stored_notification> claim_notifications(double claim_until) override;
-    void commit(const std::vector<state::stored_alert>& alerts,
-                std::vector<state::stored_notification>& notifications) override;
-    void remove_notifications(const std::vector<std::int64_t>& ids) override;
-    void forget_alerts(const std::vector<std::string>& dedup_keys) override;
-    std::vector<state::stored_ledger> load_ledgers() override;
-    void write_ledger(const state::stored_ledger& ledger) override;
-    void forget_ledgers(const std::vector<std::string>& instances) override;
-    std::vector<std::string> load_silences() override;
-    void write_silence(const std::string& id, const std::string& document) override;
-    void forget_silences(const std::vector<std::string>& ids) override;
-    std::vector<state::stored_history_point> load_history(std::size_t per_instance) override;
-    void append_history(const state::stored_history_point& point, std::size_t keep) override;
-    void forget_history(const std::vector<std::string>& instances) override;
-    void record_run(const state::stored_history_point& point, std::size_t keep, const std::string& document,
-                    const state::stored_ledger* ledger) override;
-    std::vector<state::stored_result> load_results(const std::string& after) override;
+    asio::awaitable<std::vector<state::stored_alert>> load_alerts() override;
+    asio::awaitable<std::vector<state::stored_notification>> claim_notifications(double claim_until) override;
+    asio::awaitable<std::vector<state::stored_notification>> commit(
+        std::vector<state::stored_alert> alerts, std::vector<state::stored_notification> notifications) override;
+    asio::awaitable<void> remove_notifications(std::vector<std::int64_t> ids) override;
+    asio::awaitable<void> forget_alerts(std::vector<std::string> dedup_keys) override;
+    asio::awaitable<std::vector<state::stored_ledger>> load_ledgers() override;
+    asio::awaitable<void> write_ledger(state::stored_ledger ledger) override;
+    asio::awaitable<void> forget_ledgers(std::vector<std::string> instances) override;
+    asio::awaitable<std::vector<std::string>> load_silences() override;
+    asio::awaitable<void> write_silence(std::string id, std::string document) override;
+    asio::awaitable<void> forget_silences(std::vector<std::string> ids) override;
+    asio::awaitable<std::vector<state::stored_history_point>> load_history(std::size_t per_instance) override;
+    asio::awaitable<void> forget_history(std::vector<std::string> instances) override;
+    asio::awaitable<void> record_run(state::stored_history_point point, std::size_t keep, std::string document,
+                                     std::optional<state::stored_ledger> ledger) override;
+    asio::awaitable<std::vector<state::stored_result>> load_results(std::string after) override;
 
     /// Switching to cluster mode: copies alert records, ledgers and silences of `local` (a
-    /// single daemon's state_dir) for keys the shared store does not have yet. Returns how
-    /// many alert records were imported.
-    std::size_t import_missing(state::state_store& local);
+    /// single daemon's state_dir, read directly: start-up only) for keys the shared store does
+    /// not have yet, in one transaction. Returns how many alert records were imported.
+    asio::awaitable<std::size_t> import_missing(state::sqlite_state_store& local);
 
 private:
-    /// Runs `body` in a transaction (ROLLBACK on any exception, which is rethrown).
-    template <typename Body>
-    void transaction(Body body);
+    steady_clock::time_point deadline() const;
+    asio::awaitable<db::rowset> exec(std::string sql, std::vector<db::value> params);
+    asio::awaitable<db::rowset> exec(std::string sql);
+    asio::awaitable<void> begin();
+    asio::awaitable<void> commit_transaction();
+    /// After a transaction's body: nothing when it succeeded, else ROLLBACK and rethrow.
+    asio::awaitable<void> roll_back_on(std::exception_ptr failure);
     /// Inside a transaction: throws fenced_write unless this member is live under its epoch.
-    void require_membership(std::uint64_t epoch);
+    asio::awaitable<void> require_membership(std::uint64_t epoch);
     std::string table(const char* name) const;
 
-    blocking_pg connection_;
+    duration timeout_;
+    db::pg_client connection_;
     std::string schema_;
     std::string member_;
     std::string lease_ms_;

@@ -12,6 +12,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 namespace asio = boost::asio;
 
@@ -26,5 +27,18 @@ struct log_escaped_exception {
     const char* what;
     void operator()(std::exception_ptr error) const;
 };
+
+/// Runs `work` on `loop` and returns its result (or rethrows), running the loop until it is
+/// done. Start-up and command-line code only, before the daemon's loop runs for good: the
+/// same asynchronous code (e.g. the coordination database's client) serves both.
+template <typename T>
+T complete_on(asio::io_context& loop, asio::awaitable<T> work) {
+    auto result = asio::co_spawn(loop, std::move(work), asio::use_future);
+    while (result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        if (loop.run_one() == 0) loop.restart();
+    }
+    if (loop.stopped()) loop.restart();
+    return result.get();
+}
 
 }  // namespace invariantd

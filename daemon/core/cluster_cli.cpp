@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "daemon/cluster/blocking_pg.hpp"
+#include "daemon/db/pg_client.hpp"
 #include "daemon/cluster/cluster_schema.hpp"
 #include "daemon/common/secrets.hpp"
 #include "daemon/config/loader.hpp"
@@ -65,10 +65,16 @@ int command_cluster(const std::vector<std::string>& args) {
     }
     const auto database = std::find_if(config.databases.begin(), config.databases.end(),
                                        [&](const auto& d) { return d.name == config.cluster->database; });
-    cluster::blocking_pg connection(database->dsn, "invariantd/" + config.cluster->member,
-                                    std::chrono::seconds(30));
+    asio::io_context loop(1);
+    db::pg_client connection(loop.get_executor(),
+                             {.name = fmt::format("database '{}'", database->name),
+                              .dsn = database->dsn,
+                              .application_name = "invariantd/" + config.cluster->member,
+                              .connect_timeout = duration(10000),
+                              .statement_timeout = duration(30000)});
     try {
-        const int before = cluster::apply_init(connection, schema);
+        const int before =
+            complete_on(loop, cluster::apply_init(connection, schema, steady_clock::now() + std::chrono::seconds(60)));
         if (before == cluster::schema_version)
             std::cout << fmt::format("cluster schema '{}' in database '{}' is already at version {}\n",
                                      schema, database->name, before);

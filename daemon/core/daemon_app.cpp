@@ -83,13 +83,13 @@ void daemon_app::start() {
         cluster_ = std::make_unique<cluster::coordinator>(
             loop_.get_executor(), cluster::coordinator_settings{database->dsn, settings.schema, settings.member,
                                                                 settings.lease, version_string(), config_path_});
-        cluster_->join();  // throws cluster::start_error: exit 70
+        complete_on(loop_, cluster_->join());  // throws cluster::start_error: exit 70
         cluster_epoch_ = cluster_->epoch();
         metrics_.enable_cluster();
         cluster_->on_change([this] { on_ownership_change(); });
         alerts_.set_cluster_gates([this](const check_instance& instance) { return cluster_->owns(instance.name()); },
                                   [this] { return cluster_->is_member(); });
-        open_shared_state();
+        complete_on(loop_, open_shared_state());
     } else {
         metrics_.count_state_recovered(alerts_.open(config_.state_dir));
     }
@@ -426,12 +426,12 @@ void daemon_app::apply_shared_results(std::vector<state::stored_result> results)
     }
 }
 
-void daemon_app::open_shared_state() {
+asio::awaitable<void> daemon_app::open_shared_state() {
     const auto& settings = *config_.cluster;
     const auto database = std::find_if(config_.databases.begin(), config_.databases.end(),
                                        [&](const auto& d) { return d.name == settings.database; });
-    auto store = std::make_unique<cluster::pg_state_store>(database->dsn, settings.schema, settings.member, settings.lease,
-                                                           cluster_->epoch_token());
+    auto store = std::make_unique<cluster::pg_state_store>(loop_.get_executor(), database->dsn, settings.schema,
+                                                           settings.member, settings.lease, cluster_->epoch_token());
     // Switching to cluster mode: this member's state_dir (a single daemon's alert states,
     // ledgers, silences) is imported once, for keys the shared store does not know yet, so
     // the switch does not re-page. The marker keeps a later start from resurrecting them.
@@ -440,7 +440,7 @@ void daemon_app::open_shared_state() {
     if (std::filesystem::exists(outbox) && !std::filesystem::exists(marker)) {
         try {
             state::sqlite_state_store local(outbox.string());
-            const auto imported = store->import_missing(local);
+            const auto imported = co_await store->import_missing(local);
             std::ofstream(marker) << "state_dir imported into the cluster's shared state; not read again\n";
             spdlog::info("cluster: imported {} alert records from {} into the shared state", imported, outbox.string());
         } catch (const std::exception& e) {
@@ -449,7 +449,7 @@ void daemon_app::open_shared_state() {
         }
     }
     try {
-        alerts_.open_shared(std::move(store));
+        co_await alerts_.open_shared(std::move(store));
     } catch (const std::exception& e) {
         throw cluster::start_error(
             secret_registry::global().redact(fmt::format("cluster: cannot read the shared state: {}", e.what())));

@@ -91,7 +91,7 @@ private:
     /// Cluster mode: every lease/3, takes over orphaned notifications and re-reads silences.
     asio::awaitable<void> cluster_sweep_loop();
     /// Cluster mode, start-up: opens the shared state store, importing state_dir once.
-    void open_shared_state();
+    asio::awaitable<void> open_shared_state();
     /// Cluster mode: results other members stored become the status of the checks this
     /// member does not run.
     void apply_shared_results(std::vector<state::stored_result> results);

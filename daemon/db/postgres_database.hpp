@@ -8,15 +8,9 @@
 #include "daemon/common/duration.hpp"
 #include "daemon/db/connection_pool.hpp"
 #include "daemon/db/database.hpp"
+#include "daemon/db/pg_wire.hpp"
 
 namespace invariantd::db {
-
-class pg_connection;
-
-/// A non-NULL cell in libpq's text form as a value, by its type's OID: int2/4/8 and oid as
-/// integers, float4/8 and numeric as reals, bool as "true"/"false", anything else as text
-/// with invalid UTF-8 (possible in a SQL_ASCII database) replaced by U+FFFD.
-value postgres_text_value(unsigned type_oid, std::string_view text);
 
 struct postgres_options {
     std::string name;  ///< the database's name in the configuration, for messages
@@ -57,8 +51,6 @@ public:
 
     /// Ends a session: rolls back (or cancels and discards) and returns the slot.
     asio::awaitable<void> finish_session(std::unique_ptr<pg_connection> connection);
-    /// Sends a cancel request for the running statement on a worker thread.
-    asio::awaitable<void> cancel_on_server(pg_connection& connection);
     asio::any_io_executor loop() const { return loop_; }
 
     /// The cost guard's memory: a statement's estimated cost, trusted for `recheck`.

@@ -18,12 +18,14 @@
 
 namespace invariantd::state {
 
-class sqlite_state_store final : public state_store {
+/// Blocking: threaded_state_store makes its calls on a worker thread of their own (tests and
+/// start-up call it directly).
+class sqlite_state_store {
 public:
     /// Opens or creates the file; a damaged one is set aside (see state_file.hpp).
     /// Throws state_error (with the path) when unusable.
     explicit sqlite_state_store(std::string path);
-    ~sqlite_state_store() override;
+    ~sqlite_state_store();
     sqlite_state_store(const sqlite_state_store&) = delete;
     sqlite_state_store& operator=(const sqlite_state_store&) = delete;
 
@@ -35,22 +37,27 @@ public:
     const std::string& history_path() const { return history_path_; }
     const std::string& path() const { return path_; }
 
-    std::uint64_t writer_epoch() const override { return epoch_; }
-    std::vector<stored_alert> load_alerts() override;
-    std::vector<stored_notification> claim_notifications(double claim_until) override;
+    std::uint64_t writer_epoch() const { return epoch_; }
+    std::vector<stored_alert> load_alerts();
+    std::vector<stored_notification> claim_notifications(double claim_until);
     void commit(const std::vector<stored_alert>& alerts,
-                std::vector<stored_notification>& notifications) override;
-    void remove_notifications(const std::vector<std::int64_t>& ids) override;
-    void forget_alerts(const std::vector<std::string>& dedup_keys) override;
-    std::vector<stored_ledger> load_ledgers() override;
-    void write_ledger(const stored_ledger& ledger) override;
-    void forget_ledgers(const std::vector<std::string>& instances) override;
-    std::vector<std::string> load_silences() override;
-    void write_silence(const std::string& id, const std::string& document) override;
-    void forget_silences(const std::vector<std::string>& ids) override;
-    std::vector<stored_history_point> load_history(std::size_t per_instance) override;
-    void append_history(const stored_history_point& point, std::size_t keep) override;
-    void forget_history(const std::vector<std::string>& instances) override;
+                std::vector<stored_notification>& notifications);
+    void remove_notifications(const std::vector<std::int64_t>& ids);
+    void forget_alerts(const std::vector<std::string>& dedup_keys);
+    std::vector<stored_ledger> load_ledgers();
+    void write_ledger(const stored_ledger& ledger);
+    void forget_ledgers(const std::vector<std::string>& instances);
+    std::vector<std::string> load_silences();
+    void write_silence(const std::string& id, const std::string& document);
+    void forget_silences(const std::vector<std::string>& ids);
+    std::vector<stored_history_point> load_history(std::size_t per_instance);
+    void append_history(const stored_history_point& point, std::size_t keep);
+    /// The history point and, when given, the ledger (state_store::record_run).
+    void record_run(const stored_history_point& point, std::size_t keep, const stored_ledger* ledger) {
+        append_history(point, keep);
+        if (ledger != nullptr) write_ledger(*ledger);
+    }
+    void forget_history(const std::vector<std::string>& instances);
 
     static constexpr int schema_version = 3;
 

@@ -1,19 +1,22 @@
 #pragma once
 /// The durable state of alerting behind one interface: alert records (with a version for
-/// compare-and-set) and queued notifications (with claim leases). Its one implementation
-/// today is the SQLite file `<state_dir>/outbox.db` (sqlite_state_store); the shared
-/// PostgreSQL store of cluster mode will implement the same calls, so the alert book and
-/// the pipeline do not change when it comes. Offender ledger, silences and result history
-/// share this interface.
+/// compare-and-set) and queued notifications (with claim leases), offender ledgers,
+/// silences, result history and — in cluster mode — each instance's last result. Two
+/// implementations: the SQLite files of a single daemon's `state_dir` (sqlite_state_store,
+/// blocking, run on a worker thread of its own by threaded_state_store) and the shared
+/// PostgreSQL store of cluster mode (cluster::pg_state_store, on the loop through the
+/// non-blocking libpq driver). The alert book and the pipeline do not know which one runs.
 ///
-/// Blocking: every call is made from one worker thread (or at start-up, before the loop
-/// runs), never from the event loop.
+/// Asynchronous and loop thread only; the caller (outbox_writer) makes one call at a time, in
+/// submission order. Arguments are taken by value: a call's coroutine owns what it writes.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "daemon/common/asio.hpp"
 
 namespace invariantd::state {
 
@@ -88,44 +91,40 @@ public:
 
     /// This writer's epoch: larger than that of every writer before it on this store.
     virtual std::uint64_t writer_epoch() const = 0;
-    virtual std::vector<stored_alert> load_alerts() = 0;
-    /// The queued notifications, oldest first, claimed for this writer until `claim_until`.
-    virtual std::vector<stored_notification> claim_notifications(double claim_until) = 0;
+    virtual asio::awaitable<std::vector<stored_alert>> load_alerts() = 0;
+    /// The queued notifications nobody else holds, oldest first, claimed for this writer until
+    /// `claim_until`.
+    virtual asio::awaitable<std::vector<stored_notification>> claim_notifications(double claim_until) = 0;
     /// One transaction: writes `alerts` (each only if its stored version is older, else
-    /// version_conflict and nothing is written) and inserts `notifications` (ids filled in,
-    /// claimed by this writer). Returns once the commit is durable.
-    virtual void commit(const std::vector<stored_alert>& alerts,
-                        std::vector<stored_notification>& notifications) = 0;
-    /// Removes delivered or dropped notifications.
-    virtual void remove_notifications(const std::vector<std::int64_t>& ids) = 0;
+    /// version_conflict and nothing is written) and inserts `notifications`; returns them with
+    /// their ids filled in, claimed by this writer, once the commit is durable.
+    virtual asio::awaitable<std::vector<stored_notification>> commit(std::vector<stored_alert> alerts,
+                                                                     std::vector<stored_notification> notifications) = 0;
+    /// Removes (or marks delivered) finished notifications.
+    virtual asio::awaitable<void> remove_notifications(std::vector<std::int64_t> ids) = 0;
     /// Forgets alerts that are over.
-    virtual void forget_alerts(const std::vector<std::string>& dedup_keys) = 0;
-    virtual std::vector<stored_ledger> load_ledgers() = 0;
+    virtual asio::awaitable<void> forget_alerts(std::vector<std::string> dedup_keys) = 0;
+    virtual asio::awaitable<std::vector<stored_ledger>> load_ledgers() = 0;
     /// Replaces an instance's ledger in one transaction.
-    virtual void write_ledger(const stored_ledger& ledger) = 0;
-    virtual void forget_ledgers(const std::vector<std::string>& instances) = 0;
+    virtual asio::awaitable<void> write_ledger(stored_ledger ledger) = 0;
+    virtual asio::awaitable<void> forget_ledgers(std::vector<std::string> instances) = 0;
     /// Silences as JSON documents (README "Silences"), any order.
-    virtual std::vector<std::string> load_silences() = 0;
+    virtual asio::awaitable<std::vector<std::string>> load_silences() = 0;
     /// Inserts or replaces silence `id`.
-    virtual void write_silence(const std::string& id, const std::string& document) = 0;
-    virtual void forget_silences(const std::vector<std::string>& ids) = 0;
+    virtual asio::awaitable<void> write_silence(std::string id, std::string document) = 0;
+    virtual asio::awaitable<void> forget_silences(std::vector<std::string> ids) = 0;
     /// The newest `per_instance` results of every instance, oldest first per instance.
-    virtual std::vector<stored_history_point> load_history(std::size_t per_instance) = 0;
-    /// Appends one result and drops the instance's results beyond the newest `keep`.
-    virtual void append_history(const stored_history_point& point, std::size_t keep) = 0;
-    virtual void forget_history(const std::vector<std::string>& instances) = 0;
-
-    /// One run's history point, the run's offender ledger when it changed (else nullptr) and,
-    /// in cluster mode, the instance's result document (core/shared_result), as one write:
-    /// the coordination traffic per run is this one statement. A single daemon keeps results
-    /// in memory, so the SQLite store ignores `document`.
-    virtual void record_run(const stored_history_point& point, std::size_t keep, const std::string& /*document*/,
-                            const stored_ledger* ledger) {
-        append_history(point, keep);
-        if (ledger != nullptr) write_ledger(*ledger);
-    }
+    virtual asio::awaitable<std::vector<stored_history_point>> load_history(std::size_t per_instance) = 0;
+    virtual asio::awaitable<void> forget_history(std::vector<std::string> instances) = 0;
+    /// One run's history point (the instance's points beyond the newest `keep` dropped), the
+    /// run's offender ledger when it changed and, in cluster mode, the instance's result
+    /// document (core/shared_result), as one write: the coordination traffic per run is one
+    /// statement. A single daemon keeps results in memory, so the SQLite store ignores
+    /// `document`.
+    virtual asio::awaitable<void> record_run(stored_history_point point, std::size_t keep, std::string document,
+                                             std::optional<stored_ledger> ledger) = 0;
     /// The results written after `after` (a watermark from an earlier answer; "" for all).
-    virtual std::vector<stored_result> load_results(const std::string& /*after*/) { return {}; }
+    virtual asio::awaitable<std::vector<stored_result>> load_results(std::string after) = 0;
 };
 
 }  // namespace invariantd::state
