@@ -95,6 +95,14 @@ asio::awaitable<void> pg_state_store::roll_back_on(std::exception_ptr failure) {
     std::rethrow_exception(failure);
 }
 
+asio::awaitable<void> pg_state_store::delete_listed(const char* table_name, const char* column, std::string keys) {
+    if (keys == "[]") co_return;
+    auto sql = fmt::format("DELETE FROM {} WHERE {} IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                           table(table_name), column);
+    std::vector<db::value> params{std::move(keys)};
+    co_await exec(std::move(sql), std::move(params));
+}
+
 asio::awaitable<std::vector<state::stored_alert>> pg_state_store::load_alerts() {
     std::vector<state::stored_alert> out;
     auto sql = fmt::format("SELECT dedup_key, record_json, version FROM {}", table("alerts"));
@@ -247,11 +255,8 @@ asio::awaitable<void> pg_state_store::write_ledger(state::stored_ledger ledger) 
 }
 
 asio::awaitable<void> pg_state_store::forget_ledgers(std::vector<std::string> instances) {
-    if (instances.empty()) co_return;
-    auto sql = fmt::format("DELETE FROM {} WHERE instance IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                           table("ledgers"));
-    std::vector<db::value> params{json_list(instances)};
-    co_await exec(std::move(sql), std::move(params));
+    auto keys = json_list(instances);  // named: not a temporary inside co_await (g++ 12)
+    co_await delete_listed("ledgers", "instance", std::move(keys));
 }
 
 asio::awaitable<std::vector<std::string>> pg_state_store::load_silences() {
@@ -271,11 +276,8 @@ asio::awaitable<void> pg_state_store::write_silence(std::string id, std::string 
 }
 
 asio::awaitable<void> pg_state_store::forget_silences(std::vector<std::string> ids) {
-    if (ids.empty()) co_return;
-    auto sql = fmt::format("DELETE FROM {} WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                           table("silences"));
-    std::vector<db::value> params{json_list(ids)};
-    co_await exec(std::move(sql), std::move(params));
+    auto keys = json_list(ids);  // named: not a temporary inside co_await (g++ 12)
+    co_await delete_listed("silences", "id", std::move(keys));
 }
 
 asio::awaitable<std::vector<state::stored_history_point>> pg_state_store::load_history(std::size_t per_instance) {
@@ -299,11 +301,8 @@ asio::awaitable<std::vector<state::stored_history_point>> pg_state_store::load_h
 }
 
 asio::awaitable<void> pg_state_store::forget_history(std::vector<std::string> instances) {
-    if (instances.empty()) co_return;
-    auto sql = fmt::format("DELETE FROM {} WHERE instance IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                           table("history"));
-    std::vector<db::value> params{json_list(instances)};
-    co_await exec(std::move(sql), std::move(params));
+    auto keys = json_list(instances);  // named: not a temporary inside co_await (g++ 12)
+    co_await delete_listed("history", "instance", std::move(keys));
 }
 
 asio::awaitable<void> pg_state_store::record_run(state::stored_history_point point, std::size_t keep,

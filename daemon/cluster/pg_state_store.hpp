@@ -67,6 +67,8 @@ private:
     /// Inside a transaction: throws fenced_write unless this member is live under its epoch.
     asio::awaitable<void> require_membership(std::uint64_t epoch);
     std::string table(const char* name) const;
+    /// Deletes the rows of `table_name` whose `column` is one of `keys` (a JSON array).
+    asio::awaitable<void> delete_listed(const char* table_name, const char* column, std::string keys);
 
     duration timeout_;
     db::pg_client connection_;

@@ -71,14 +71,15 @@ asio::awaitable<void> pg_client::take_turn(steady_clock::time_point deadline) {
         throw error(error_kind::timeout, fmt::format("{} was busy until the deadline", options_.name));
 }
 
-asio::awaitable<rowset> pg_client::exec(std::string sql, std::vector<value> params, steady_clock::time_point deadline) {
+asio::awaitable<rowset> pg_client::run(std::string sql, std::vector<value> params, bool simple,
+                                       steady_clock::time_point deadline) {
     co_await take_turn(deadline);
     const turn_guard guard{turn_};
     co_await ensure_connected(deadline);
     std::exception_ptr failure;
     rowset rows;
     try {
-        rows = co_await pg_execute(*connection_, sql, params, std::numeric_limits<std::size_t>::max(), false, deadline);
+        rows = co_await pg_execute(*connection_, sql, params, std::numeric_limits<std::size_t>::max(), simple, deadline);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -87,18 +88,13 @@ asio::awaitable<rowset> pg_client::exec(std::string sql, std::vector<value> para
     co_return rows;
 }
 
+asio::awaitable<rowset> pg_client::exec(std::string sql, std::vector<value> params, steady_clock::time_point deadline) {
+    co_return co_await run(std::move(sql), std::move(params), false, deadline);
+}
+
 asio::awaitable<void> pg_client::exec_script(std::string sql, steady_clock::time_point deadline) {
-    co_await take_turn(deadline);
-    const turn_guard guard{turn_};
-    co_await ensure_connected(deadline);
-    std::exception_ptr failure;
-    try {
-        co_await pg_execute(*connection_, sql, {}, 0, true, deadline);
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    if (connection_->broken || PQstatus(connection_->get()) != CONNECTION_OK) connection_.reset();
-    if (failure) std::rethrow_exception(failure);
+    std::vector<value> none;
+    co_await run(std::move(sql), std::move(none), true, deadline);
 }
 
 asio::awaitable<void> pg_client::rollback() {

@@ -60,6 +60,9 @@ public:
 
 private:
     asio::awaitable<void> ensure_connected(steady_clock::time_point deadline);
+    /// exec() and exec_script(): one statement (extended protocol) or a script (simple).
+    asio::awaitable<rowset> run(std::string sql, std::vector<value> params, bool simple,
+                                steady_clock::time_point deadline);
     /// Waits for this caller's turn on the connection; throws error(timeout) at `deadline`.
     asio::awaitable<void> take_turn(steady_clock::time_point deadline);
 
