@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config git
   libboost-dev libpq-dev prometheus-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  catch2 libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libcrypt-dev
+  catch2 libyaml-cpp-dev libsqlite3-dev libssl-dev zlib1g-dev libdeflate-dev libhowardhinnant-date-dev tzdata libcrypt-dev
   # runtime tools for the demo and the tests
   sqlite3 curl ca-certificates procps postgresql-15 postgresql-client-15 prometheus wrk
   chromium docker-compose prometheus-alertmanager pgbouncer

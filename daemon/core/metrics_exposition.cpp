@@ -1,6 +1,13 @@
 #include "daemon/core/metrics_exposition.hpp"
 
+#include <libdeflate.h>
+#include <sys/mman.h>
 #include <zlib.h>
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
 
 #include <algorithm>
 #include <charconv>
@@ -179,16 +186,100 @@ void put_le32(std::string& out, std::uint32_t value) {
     for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
 }
 
+/// libdeflate writes a whole raw deflate stream: its last block is marked final, and nothing
+/// may follow it. This makes the stream open, as zlib's Z_SYNC_FLUSH leaves one: it clears
+/// the final block's BFINAL bit and appends an empty stored block, which ends the stream at
+/// a byte boundary without a final block. The final block's header and the stream's last bit
+/// are found by inflating block by block (zlib's Z_BLOCK, as zlib's gzappend example does);
+/// inflating costs a few milliseconds per megabyte of text, once per build.
+void open_deflate_stream(std::string& out, std::size_t start) {
+    z_stream inflater{};
+    if (inflateInit2(&inflater, -15) != Z_OK) throw std::runtime_error("inflateInit2 failed");
+    std::unique_ptr<z_stream, decltype(&inflateEnd)> guard(&inflater, &inflateEnd);
+    inflater.next_in = reinterpret_cast<Bytef*>(out.data() + start);
+    inflater.avail_in = static_cast<uInt>(out.size() - start);
+    std::vector<Bytef> scratch(64 * 1024);
+    // data_type: the bits left unread in the last byte taken (low 6 bits), +64 while in the
+    // final block, +128 right after an end-of-block code.
+    const auto bit_position = [&inflater] {
+        return std::uint64_t{inflater.total_in} * 8 - static_cast<std::uint64_t>(inflater.data_type & 0x3f);
+    };
+    std::uint64_t final_header_bit = 0;  // a raw stream's first block header is its first bit
+    std::optional<std::uint64_t> end_bit;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        inflater.next_out = scratch.data();
+        inflater.avail_out = static_cast<uInt>(scratch.size());
+        rc = inflate(&inflater, Z_BLOCK);
+        if (rc != Z_OK && rc != Z_STREAM_END) throw std::runtime_error("the compressed body does not inflate");
+        if (rc == Z_OK && (inflater.data_type & 128)) {
+            if (inflater.data_type & 64)
+                end_bit = bit_position();  // just after the final block's end-of-block code
+            else
+                final_header_bit = bit_position();  // the next block's header: final unless another follows
+        }
+    }
+    // At Z_STREAM_END data_type no longer counts the unread bits, hence the position above.
+    if (!end_bit) throw std::runtime_error("the compressed body has no final block");
+    out[start + final_header_bit / 8] =
+        static_cast<char>(static_cast<unsigned char>(out[start + final_header_bit / 8]) & ~(1u << (final_header_bit % 8)));
+    // The empty stored block: 3 header bits (not final, type 00), zero padding to the byte
+    // boundary, then LEN 0 and NLEN 0xffff.
+    const auto used_bytes = static_cast<std::size_t>((*end_bit + 7) / 8);
+    out.resize(start + used_bytes);
+    if (*end_bit % 8 != 0) {
+        auto& last = out[start + used_bytes - 1];
+        last = static_cast<char>(static_cast<unsigned char>(last) & ((1u << (*end_bit % 8)) - 1));
+    }
+    out.resize(start + static_cast<std::size_t>((*end_bit + 3 + 7) / 8), '\0');
+    out.append("\x00\x00\xff\xff", 4);
+}
+
+/// libdeflate's compressors are large (~9 MB at the polished level, for near-optimal
+/// parsing) and live for one build. Taken from glibc's malloc, the first one freed raises
+/// malloc's mmap threshold to its size, after which every buffer below it — every scrape's
+/// body — comes from the arenas and stays resident. Mapped and unmapped here, they never
+/// touch malloc's heuristics and their pages go back to the kernel when the build is done.
+constexpr std::size_t mapping_header = 16;  // keeps the alignment malloc would give
+
+void* map_pages(std::size_t size) {
+    const auto total = size + mapping_header;
+    void* base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    *static_cast<std::size_t*>(base) = total;
+    return static_cast<char*>(base) + mapping_header;
+}
+
+void unmap_pages(void* pointer) {
+    if (!pointer) return;
+    auto* base = static_cast<char*>(pointer) - mapping_header;
+    munmap(base, *reinterpret_cast<std::size_t*>(base));
+}
+
 }  // namespace
 
-prepared_exposition prepare_exposition(std::string text) {
+prepared_exposition prepare_exposition(std::string text, int level) {
+    static std::once_flag allocator_installed;
+    std::call_once(allocator_installed, [] { libdeflate_set_memory_allocator(map_pages, unmap_pages); });
     prepared_exposition prepared;
     // gzip header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
     prepared.gzip_open.assign("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
-    // The best level: built once per change off the loop, sent with every scrape.
-    deflate_raw(prepared.gzip_open, text, Z_BEST_COMPRESSION, 9, Z_SYNC_FLUSH);
+    // libdeflate, not zlib: its parser finds ~20 % smaller encodings of these repetitive
+    // lines at the same cost (level 8), and ~27 % smaller with near-optimal parsing (11).
+    std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> compressor(
+        libdeflate_alloc_compressor(level), &libdeflate_free_compressor);
+    if (!compressor) throw std::runtime_error("libdeflate_alloc_compressor failed");
+    const auto start = prepared.gzip_open.size();
+    prepared.gzip_open.resize(start + libdeflate_deflate_compress_bound(compressor.get(), text.size()));
+    const auto written = libdeflate_deflate_compress(compressor.get(), text.data(), text.size(),
+                                                     prepared.gzip_open.data() + start,
+                                                     prepared.gzip_open.size() - start);
+    if (written == 0) throw std::runtime_error("libdeflate_deflate_compress failed");
+    prepared.gzip_open.resize(start + written);
+    open_deflate_stream(prepared.gzip_open, start);
     prepared.text_crc = crc_of(text);
     prepared.text = std::move(text);
+    prepared.level = level;
     return prepared;
 }
 

@@ -29,9 +29,16 @@ struct prepared_exposition {
     /// and without a final block, so further deflate blocks may follow.
     std::string gzip_open;
     std::uint32_t text_crc = 0;  ///< CRC-32 of `text`
+    int level = 0;               ///< the libdeflate level `gzip_open` was made with
 };
 
-prepared_exposition prepare_exposition(std::string text);
+/// libdeflate levels: every build compresses at `build_gzip_level` (zlib -9's cost, ~20 %
+/// fewer bytes); a body that stays unchanged is compressed again at `polished_gzip_level`
+/// (near-optimal parsing: ~27 % fewer bytes than zlib -9, ~5× its time).
+inline constexpr int build_gzip_level = 8;
+inline constexpr int polished_gzip_level = 11;
+
+prepared_exposition prepare_exposition(std::string text, int level = build_gzip_level);
 
 /// The complete gzip member (RFC 1952) of `prepared.text` + `tail`: a copy of the prepared
 /// bytes, `tail` compressed on its own (it cannot refer back into the body, which keeps the

@@ -55,8 +55,19 @@ asio::awaitable<void> metrics_publisher::build_loop() {
     auto last_build = steady_clock::now() - spacing_;
     while (!stopping_) {
         if (body_ && metrics_.generation() <= built_generation_) {
-            // Nothing to do: sleep until a change, or a second to look at the derived series.
-            wake_.expires_after(std::chrono::seconds(1));
+            if (body_->level != polished_gzip_level && steady_clock::now() >= last_build + spacing_) {
+                // Quiet for a whole spacing: compress the same text again, as small as it
+                // gets; it is served until the series change. A change (or fresh()) that
+                // comes meanwhile waits for this one compression.
+                co_await polish();
+                continue;
+            }
+            // Nothing to do: sleep until a change, the time to polish, or a second to look
+            // at the derived series.
+            if (body_->level != polished_gzip_level)
+                wake_.expires_at(last_build + spacing_);
+            else
+                wake_.expires_after(std::chrono::seconds(1));
             boost::system::error_code ec;
             co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             if (stopping_) break;
@@ -89,6 +100,16 @@ asio::awaitable<void> metrics_publisher::build_loop() {
         built_.cancel();
     }
     built_.cancel();
+}
+
+asio::awaitable<void> metrics_publisher::polish() {
+    const auto unpolished = body_;
+    auto compress = [unpolished]() {
+        return std::make_shared<const prepared_exposition>(prepare_exposition(unpolished->text, polished_gzip_level));
+    };
+    auto polished = co_await run_blocking(worker_.get_executor(), std::move(compress));
+    // Only the body it was made from is replaced; a build that finished meanwhile is newer.
+    if (body_ == unpolished) body_ = std::move(polished);
 }
 
 std::string metrics_publisher::scrape_body(const prepared_exposition& prepared, bool gzip) const {

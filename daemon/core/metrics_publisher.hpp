@@ -17,6 +17,9 @@ namespace invariantd {
 /// that holds every change so far, so /metrics never lags behind the API; past that a
 /// scrape is served the prepared body, at most `spacing` plus one build old. fresh() is for
 /// answers that promise their results are visible (POST run?wait=1, reload, silences).
+/// Builds compress fast (build_gzip_level); once the series have not changed for a whole
+/// `spacing` after a build, the same text is compressed again as small as it gets
+/// (polished_gzip_level) and that form is served until the next change.
 /// Loop thread only.
 class metrics_publisher {
 public:
@@ -43,6 +46,8 @@ public:
 
 private:
     asio::awaitable<void> build_loop();
+    /// Replaces the body's gzip form by one at polished_gzip_level (same text).
+    asio::awaitable<void> polish();
 
     asio::any_io_executor loop_;
     daemon_metrics& metrics_;

@@ -4,9 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "daemon/core/metrics.hpp"
+#include "daemon/core/metrics_publisher.hpp"
 
 using namespace invariantd;
 
@@ -115,6 +117,34 @@ TEST_CASE("the prepared gzip body plus a tail is one valid gzip member of both",
     CHECK(scrape.compare(0, prepared.gzip_open.size(), prepared.gzip_open) == 0);
 }
 
+TEST_CASE("the prepared body stays open whatever libdeflate's last block is", "[metrics][exposition]") {
+    // Several deflate blocks (libdeflate ends one every few hundred KB), and bodies whose last
+    // block is a stored one (incompressible bytes) or a tiny one: the final bit must be
+    // cleared on the last block, not on the first, and the tail must follow it.
+    std::string lines;
+    for (int i = 0; i < 12000; ++i)
+        lines += "invariantd_check_runs_total{check=\"q_" + std::to_string(i) + "\",outcome=\"ok\"} " +
+                 std::to_string(i * 7 % 13) + "\n";
+    std::string noise;
+    std::uint32_t state = 12345;
+    for (int i = 0; i < 70000; ++i) {
+        state = state * 1103515245u + 12345u;
+        noise += static_cast<char>(state >> 24);
+    }
+    const std::string tail = "process_open_fds 12\n";
+    for (const auto& body : {lines, lines + noise, noise + lines, std::string("x"), lines + "y"}) {
+        for (const int level : {build_gzip_level, polished_gzip_level}) {
+            INFO("body of " << body.size() << " bytes, level " << level);
+            const auto prepared = prepare_exposition(body, level);
+            CHECK(prepared.level == level);
+            CHECK(gunzip(finish_gzip(prepared, tail)) == body + tail);
+        }
+    }
+    // Polishing is worth its time on the real shape of the text.
+    CHECK(prepare_exposition(lines, polished_gzip_level).gzip_open.size() <
+          prepare_exposition(lines, build_gzip_level).gzip_open.size());
+}
+
 TEST_CASE("only real changes move the generation the prepared body follows", "[metrics][exposition]") {
     daemon_metrics metrics("1", "r");
     int hooks = 0;
@@ -135,4 +165,41 @@ TEST_CASE("only real changes move the generation the prepared body follows", "[m
     metrics.record_run("c", result, run_outcome::ok);
     CHECK(metrics.generation() == before + 3);
     CHECK(hooks == static_cast<int>(metrics.generation()));
+}
+
+TEST_CASE("a body that stays unchanged for a spacing is served compressed again, smaller", "[metrics][exposition]") {
+    asio::io_context loop;
+    daemon_metrics metrics("1", "r");
+    // Past the size up to which a scrape waits for a fresh build: current() serves body_.
+    for (int i = 0; i < 400; ++i) metrics.add_check("q_" + std::to_string(i), "sql", "d");
+    metrics_publisher publisher(loop.get_executor(), metrics, nullptr, std::chrono::milliseconds(50));
+    metrics.on_change([&] { publisher.changed(); });
+    publisher.start();
+    std::shared_ptr<const prepared_exposition> built, polished, changed;
+    auto scenario = [&]() -> asio::awaitable<void> {
+        built = co_await publisher.fresh();
+        const auto deadline = steady_clock::now() + std::chrono::seconds(30);
+        asio::steady_timer pause(loop);
+        for (;;) {
+            polished = co_await publisher.current();
+            if (polished->level == polished_gzip_level || steady_clock::now() > deadline) break;
+            pause.expires_after(std::chrono::milliseconds(10));
+            co_await pause.async_wait(asio::use_awaitable);
+        }
+        metrics.set_check_silenced("q_7", true);
+        changed = co_await publisher.fresh();
+        publisher.stop();
+    };
+    auto done = asio::co_spawn(loop, scenario(), asio::use_future);
+    loop.run();
+    done.get();
+    REQUIRE(built->text.size() > 256 * 1024);
+    CHECK(built->level == build_gzip_level);
+    REQUIRE(polished->level == polished_gzip_level);
+    CHECK(polished->text == built->text);
+    CHECK(polished->gzip_open.size() < built->gzip_open.size());
+    CHECK(gunzip(finish_gzip(*polished, "")) == built->text);
+    // A change is served at once, at the build level again.
+    CHECK(changed->level == build_gzip_level);
+    CHECK(changed->text.find("invariantd_check_silenced{check=\"q_7\"} 1\n") != std::string::npos);
 }
