@@ -10,6 +10,7 @@
 
 #include "daemon/common/secrets.hpp"
 #include "daemon/common/utf8.hpp"
+#include "daemon/db/libpq_loader.hpp"
 #include "daemon/db/run_blocking.hpp"
 
 namespace invariantd::db {
@@ -332,6 +333,7 @@ asio::awaitable<std::unique_ptr<pg_connection>> pg_connect(asio::any_io_executor
                                                            steady_clock::time_point deadline, duration timeout) {
     // PQconnectStartParams may resolve the host name: off the loop.
     auto start = [params = std::move(params)]() -> PGconn* {
+        if (!libpq_load_problem().empty()) return nullptr;  // dlopen on the first connection
         std::vector<const char*> keywords;
         std::vector<const char*> values;
         for (std::size_t i = 0; i < params.keywords.size(); ++i) {
@@ -343,7 +345,9 @@ asio::awaitable<std::unique_ptr<pg_connection>> pg_connect(asio::any_io_executor
         return PQconnectStartParams(keywords.data(), values.data(), 1);
     };
     PGconn* raw = co_await run_blocking(blocking, std::move(start));
-    if (raw == nullptr) throw error(error_kind::unavailable, "libpq could not allocate a connection");
+    if (raw == nullptr)
+        throw error(error_kind::unavailable,
+                    libpq_load_problem().empty() ? "libpq could not allocate a connection" : libpq_load_problem());
     auto connection = std::make_unique<pg_connection>(loop, blocking, raw, std::move(name));
     PostgresPollingStatusType polling =
         PQstatus(raw) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "tests/support/daemon_fixture.hpp"
 #include "tests/support/loop.hpp"
 #include "tests/support/pg.hpp"
+#include "tests/support/sqlite_fixture.hpp"
 #include "tests/support/tcp_proxy.hpp"
 
 using namespace invariantd;
@@ -424,4 +426,41 @@ TEST_CASE("postgres behind PgBouncer in transaction mode: checks run, the timeou
     CHECK(pg_scalar(pg_dsn(),
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = 'invariantd_test' AND state LIKE "
                     "'idle in transaction%'") == 0);
+}
+
+TEST_CASE("postgres: libpq is loaded with the first PostgreSQL database, not at start", "[postgres][daemon][memory]") {
+    // A daemon that watches only SQLite files never maps libpq and its dependencies (~3.4 MB
+    // resident, README "Memory"); a reload that adds a PostgreSQL database loads it then.
+    temp_dir dir;
+    const auto db_path = (dir.path() / "app.db").string();
+    sqlite_exec(db_path, "CREATE TABLE t (id integer PRIMARY KEY); INSERT INTO t VALUES (1), (2);");
+    const std::string head = "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\ndatabases:\n"
+                             "  app: { driver: sqlite, path: \"" + db_path + "\" }\n";
+    const std::string sqlite_check = "  - { name: rows, module: sql, database: app, interval: 1h, params: { mode: scalar, query: "
+                                     "\"SELECT count(*) FROM t\" } }\n";
+    const auto config = dir.write("invariantd.yaml", head + "checks:\n" + sqlite_check);
+    daemon_process daemon(config, (dir.path() / "daemon.log").string());
+    const auto mapped = [&](const std::string& library) {
+        std::ifstream maps("/proc/" + std::to_string(daemon.pid()) + "/maps");
+        std::string line;
+        while (std::getline(maps, line))
+            if (line.find(library) != std::string::npos) return true;
+        return false;
+    };
+    REQUIRE(poll_until([&] {
+        return metric_value(http_get(daemon.port(), "/metrics").body, "invariantd_check_value{check=\"rows\"") == 2.0;
+    }));
+    CHECK_FALSE(mapped("libpq.so"));
+    CHECK_FALSE(mapped("libldap"));
+    CHECK(mapped("libsqlite3.so"));  // the probe reads the right process
+
+    dir.write("invariantd.yaml", head + "  pg: { driver: postgres, dsn: \"${INVARIANTD_TEST_PG_DSN}\" }\nchecks:\n" +
+                                     sqlite_check +
+                                     "  - { name: one, module: sql, database: pg, interval: 1h, params: { mode: scalar, query: "
+                                     "\"SELECT 1\" } }\n");
+    daemon.signal(SIGHUP);
+    REQUIRE(poll_until([&] {
+        return metric_value(http_get(daemon.port(), "/metrics").body, "invariantd_check_value{check=\"one\"") == 1.0;
+    }));
+    CHECK(mapped("libpq.so.5"));
 }
