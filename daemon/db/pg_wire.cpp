@@ -4,7 +4,13 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <charconv>
+#include <memory>
+#include <system_error>
+#include <thread>
 #include <optional>
 #include <utility>
 
@@ -59,13 +65,53 @@ asio::awaitable<bool> pg_connection::wait(wait_type type, steady_clock::time_poi
 asio::awaitable<void> pg_connection::cancel_on_server() {
     PGcancel* cancel = PQgetCancel(connection_);
     if (cancel == nullptr) co_return;
-    auto job = [cancel]() {
-        char message[256] = {};
-        const int sent = PQcancel(cancel, message, sizeof message);
+    // PQcancel opens a connection of its own and waits for the server to close it, with no
+    // timeout: on a silent network it waits as long as the kernel does — for ever behind a
+    // proxy that accepts and forwards nothing. So it runs on a thread of its own, which is
+    // detached: the run waits at most cancel_wait for it and then leaves it to finish alone.
+    // All the thread shares with this coroutine is a socket pair; once this end is closed its
+    // one-byte report fails quietly (MSG_NOSIGNAL).
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
         PQfreeCancel(cancel);
-        return sent;
-    };
-    if (co_await run_blocking(blocking_, std::move(job)) == 0)
+        spdlog::warn("database '{}': cancel request not sent (no socket pair)", name_);
+        co_return;
+    }
+    asio::posix::stream_descriptor report(descriptor_.get_executor(), ends[0]);
+    try {
+        std::thread([cancel, signal = ends[1]] {
+            char message[256] = {};
+            const char sent = PQcancel(cancel, message, sizeof message) != 0 ? 1 : 0;
+            PQfreeCancel(cancel);
+            [[maybe_unused]] const auto written = ::send(signal, &sent, 1, MSG_NOSIGNAL);
+            ::close(signal);
+        }).detach();
+    } catch (const std::system_error&) {
+        PQfreeCancel(cancel);
+        ::close(ends[1]);
+        spdlog::warn("database '{}': cancel request not sent (no thread)", name_);
+        co_return;
+    }
+    auto done = std::make_shared<bool>(false);
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer limit(descriptor_.get_executor(), cancel_wait);
+    // `done` turns a timer handler that runs after the read finished into a no-op: by then
+    // `report` may be gone with this frame.
+    limit.async_wait([done, timed_out, report = &report](boost::system::error_code ec) {
+        if (ec || *done) return;
+        *timed_out = true;
+        boost::system::error_code ignored;
+        report->cancel(ignored);
+    });
+    char sent = 0;
+    boost::system::error_code ec;
+    co_await report.async_read_some(asio::buffer(&sent, 1), asio::redirect_error(asio::use_awaitable, ec));
+    *done = true;
+    limit.cancel();
+    if (*timed_out)
+        spdlog::warn("database '{}': the cancel request got no answer within {}; left to finish on its own", name_,
+                     format_duration(cancel_wait));
+    else if (ec || sent == 0)
         spdlog::warn("database '{}': cancel request could not be sent", name_);
 }
 

@@ -34,10 +34,10 @@ public:
     const std::string& name() const { return name_; }
     asio::any_io_executor blocking() const { return blocking_; }
     bool broken = false;  ///< state unknown after a timeout or I/O error: never reuse
-    /// Past a statement's deadline, send the server a cancel request (PQcancel opens a new
-    /// connection and has no timeout of its own: on a silent network it waits as long as the
-    /// kernel does). Off for the coordination client, which drops the connection instead and
-    /// lets the server end the statement (client_connection_check_interval).
+    /// Past a statement's deadline, send the server a cancel request (cancel_on_server). Off
+    /// for the coordination client, which drops the connection instead and lets the server
+    /// end the statement (client_connection_check_interval): it must not wait even
+    /// cancel_wait for a cancel that cannot arrive.
     bool cancel_on_timeout = true;
 
     /// libpq may switch sockets while connecting (several hosts or addresses, or sslmode=prefer
@@ -47,8 +47,11 @@ public:
     void refresh_socket();
     /// Waits until the socket is ready for `type` or `deadline` passes (false).
     asio::awaitable<bool> wait(asio::posix::descriptor_base::wait_type type, steady_clock::time_point deadline);
-    /// Sends a cancel request for the running statement (blocking PQcancel, on `blocking`).
+    /// Sends a cancel request for the running statement: the blocking PQcancel on a detached
+    /// thread of its own, waited for at most `cancel_wait` (past it, it finishes alone), so a
+    /// silent network holds neither the loop nor the database's blocking worker thread.
     asio::awaitable<void> cancel_on_server();
+    static constexpr duration cancel_wait = std::chrono::seconds(5);
 
 private:
     pg_conn* connection_;

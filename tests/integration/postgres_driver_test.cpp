@@ -289,6 +289,42 @@ TEST_CASE("postgres: a server that stops answering is cancelled from the client 
         5s));
 }
 
+TEST_CASE("postgres: a cancel request into a silent network holds neither the run nor the database",
+          "[postgres][safety]") {
+    // Behind a proxy that stops forwarding (a partition as the client sees it), the cancel
+    // request connects to the proxy and then waits for an answer that never comes: PQcancel
+    // has no timeout of its own. The run must still end, as a timeout, soon after its
+    // deadline, and the database must serve the next run once the network is back.
+    // A database of its own: the session the partition strands (idle in an aborted
+    // transaction until the proxy goes) must not count in other tests' checks.
+    tcp_proxy proxy("127.0.0.1", static_cast<std::uint16_t>(std::stoi(pg_port())));
+    auto dsn = pg_fresh_database("invariantd_silent_cancel");
+    dsn.replace(dsn.find("port=") + 5, pg_port().size(), std::to_string(proxy.port()));
+    const auto config = config::load_config_text(
+        "databases:\n  db: { driver: postgres, dsn: " + yaml_quote(dsn) +
+            ", max_connections: 1 }\nchecks:\n"
+            "  - { name: stuck, module: sql, database: db, timeout: 1s, params: { mode: scalar, query: "
+            "\"SELECT count(*) FROM pg_sleep(20) AS silent_cancel_test\" } }\n"
+            "  - { name: one, module: sql, database: db, params: { mode: scalar, query: \"SELECT 1\" } }\n",
+        "test.yaml", "/");
+    asio::io_context loop;
+    auto database = make_database(loop.get_executor(), config.databases.at(0));
+    auto running = std::async(std::launch::async, [&] { return run_and_hand_back(loop, *database, config.checks.at(0)); });
+    REQUIRE(poll_until([] { return active_invariantd_queries("%silent_cancel_test%") == 1; }, 10s));
+    proxy.pause(true);
+    // Expected: 1 s deadline + 1 s grace + at most cancel_wait (5 s). A hung PQcancel would
+    // hold it until the proxy resumes, which happens only after this wait.
+    const auto status = running.wait_for(30s);
+    proxy.pause(false);
+    REQUIRE(status == std::future_status::ready);
+    const auto stuck = running.get();
+    CHECK(stuck.status == checks::run_status::timeout);
+    const auto next = run_and_hand_back(loop, *database, config.checks.at(1));
+    CHECK(next.status == checks::run_status::ok);
+    CHECK(next.output.value == 1);
+    database->close();
+}
+
 TEST_CASE(
     "postgres: a run is BEGIN, one set_config SELECT, the query, ROLLBACK — one statistics entry each, "
     "whatever the timeout",
