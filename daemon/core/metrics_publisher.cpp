@@ -1,5 +1,6 @@
 #include "daemon/core/metrics_publisher.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/common/logging.hpp"
@@ -90,9 +91,16 @@ asio::awaitable<void> metrics_publisher::build_loop() {
         last_build = steady_clock::now();
         const daemon_metrics* metrics = &metrics_;
         auto build = [metrics]() {
-            std::string text;
-            write_exposition(text, metrics->collect());
-            return std::make_shared<const prepared_exposition>(prepare_exposition(std::move(text)));
+            auto prepared = [metrics] {
+                std::string text;
+                write_exposition(text, metrics->collect());
+                return std::make_shared<const prepared_exposition>(prepare_exposition(std::move(text)));
+            }();
+            // A build's garbage — prometheus-cpp's copy of every series and the text as it
+            // grew — is freed in the middle of the heap, where glibc keeps it resident
+            // (~25 MB at 1 000 checks). Handing those pages back costs ~1 ms.
+            malloc_trim(0);
+            return prepared;
         };
         auto prepared = co_await run_blocking(worker_.get_executor(), std::move(build));
         body_ = std::move(prepared);
