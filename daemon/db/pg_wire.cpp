@@ -42,24 +42,36 @@ void pg_connection::refresh_socket() {
     if (fd >= 0) descriptor_.assign(fd);
 }
 
-asio::awaitable<bool> pg_connection::wait(wait_type type, steady_clock::time_point deadline) {
-    if (!descriptor_.is_open()) co_return true;  // let libpq report the broken connection
+namespace {
+
+/// Waits until `descriptor` is ready for `type` or `deadline` passes (false).
+asio::awaitable<bool> wait_ready(asio::posix::stream_descriptor& descriptor, wait_type type,
+                                 steady_clock::time_point deadline) {
     auto done = std::make_shared<bool>(false);
     auto timed_out = std::make_shared<bool>(false);
-    asio::steady_timer timer(descriptor_.get_executor(), deadline);
+    asio::steady_timer timer(descriptor.get_executor(), deadline);
     // The timer cancels the wait; `done` makes a timer handler that runs after the wait
-    // already finished a no-op, so it never touches a descriptor that moved on.
-    timer.async_wait([done, timed_out, descriptor = &descriptor_](boost::system::error_code ec) {
+    // already finished a no-op, so it never touches a descriptor that moved on (or is gone
+    // with the caller's frame).
+    timer.async_wait([done, timed_out, pointer = &descriptor](boost::system::error_code ec) {
         if (ec || *done) return;
         *timed_out = true;
         boost::system::error_code ignored;
-        descriptor->cancel(ignored);
+        pointer->cancel(ignored);
     });
     boost::system::error_code ec;
-    co_await descriptor_.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
+    co_await descriptor.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
     *done = true;
     timer.cancel();
     co_return !*timed_out;
+}
+
+}  // namespace
+
+asio::awaitable<bool> pg_connection::wait(wait_type type, steady_clock::time_point deadline) {
+    if (!descriptor_.is_open()) co_return true;  // let libpq report the broken connection
+    const bool ready = co_await wait_ready(descriptor_, type, deadline);
+    co_return ready;
 }
 
 asio::awaitable<void> pg_connection::cancel_on_server() {
@@ -92,27 +104,17 @@ asio::awaitable<void> pg_connection::cancel_on_server() {
         spdlog::warn("database '{}': cancel request not sent (no thread)", name_);
         co_return;
     }
-    auto done = std::make_shared<bool>(false);
-    auto timed_out = std::make_shared<bool>(false);
-    asio::steady_timer limit(descriptor_.get_executor(), cancel_wait);
-    // `done` turns a timer handler that runs after the read finished into a no-op: by then
-    // `report` may be gone with this frame.
-    limit.async_wait([done, timed_out, report = &report](boost::system::error_code ec) {
-        if (ec || *done) return;
-        *timed_out = true;
-        boost::system::error_code ignored;
-        report->cancel(ignored);
-    });
-    char sent = 0;
-    boost::system::error_code ec;
-    co_await report.async_read_some(asio::buffer(&sent, 1), asio::redirect_error(asio::use_awaitable, ec));
-    *done = true;
-    limit.cancel();
-    if (*timed_out)
+    const auto limit = steady_clock::now() + cancel_wait;
+    const bool reported = co_await wait_ready(report, wait_type::wait_read, limit);
+    if (!reported) {
         spdlog::warn("database '{}': the cancel request got no answer within {}; left to finish on its own", name_,
                      format_duration(cancel_wait));
-    else if (ec || sent == 0)
-        spdlog::warn("database '{}': cancel request could not be sent", name_);
+        co_return;
+    }
+    char sent = 0;
+    boost::system::error_code ec;
+    report.read_some(asio::buffer(&sent, 1), ec);  // ready: does not block
+    if (ec || sent == 0) spdlog::warn("database '{}': cancel request could not be sent", name_);
 }
 
 value postgres_text_value(unsigned type_oid, std::string_view text) {
