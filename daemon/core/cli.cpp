@@ -317,7 +317,7 @@ int command_once(const options& opts) {
             if (!databases.contains(member_db))
                 databases[member_db] = make_member_database(
                     loop.get_executor(), *db, member,
-                    std::make_shared<db::async_semaphore>(loop.get_executor(), db->max_connections));
+                    std::make_shared<db::set_slots>(loop.get_executor(), db->max_connections));
             runs.push_back({check, check->name + "/" + member, member_db});
         }
     }

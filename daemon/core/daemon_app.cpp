@@ -132,7 +132,7 @@ void daemon_app::apply(config::daemon_config next) {
         discover_config.max_connections = 1;  // its own connection, outside the set's bound
         set_entry entry{db_config,
                         make_database(loop_.get_executor(), discover_config, application_name_),
-                        std::make_shared<db::async_semaphore>(loop_.get_executor(), db_config.max_connections),
+                        std::make_shared<db::set_slots>(loop_.get_executor(), db_config.max_connections),
                         {},
                         true,
                         {},

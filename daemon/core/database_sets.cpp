@@ -80,7 +80,7 @@ asio::awaitable<discovered_members> discover_members(db::database& database,
 std::shared_ptr<db::database> make_member_database(asio::any_io_executor loop,
                                                    const config::database_config& set,
                                                    const std::string& member,
-                                                   std::shared_ptr<db::async_semaphore> slots,
+                                                   std::shared_ptr<db::set_slots> slots,
                                                    const std::string& application_name) {
     db::postgres_options options{set.name + "/" + member, set.dsn,          set.max_connections,
                                  set.connect_timeout,     set.max_lifetime, set.lock_timeout};

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
-#include "daemon/db/async_semaphore.hpp"
+#include "daemon/db/connection_pool.hpp"
 #include "daemon/db/database.hpp"
 
 namespace invariantd {
@@ -28,7 +28,7 @@ asio::awaitable<discovered_members> discover_members(db::database& database,
 std::shared_ptr<db::database> make_member_database(asio::any_io_executor loop,
                                                    const config::database_config& set,
                                                    const std::string& member,
-                                                   std::shared_ptr<db::async_semaphore> slots,
+                                                   std::shared_ptr<db::set_slots> slots,
                                                    const std::string& application_name = "invariantd");
 
 /// A PostgreSQL text[] literal of `items` ('{"a","b"}'), for binding a list as one parameter.

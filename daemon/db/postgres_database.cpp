@@ -208,8 +208,6 @@ asio::awaitable<std::unique_ptr<session>> postgres_database::open_session(steady
 
 asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_connection> connection) {
     bool reusable = !connection->broken && !pool_.closed() && PQstatus(connection->get()) == CONNECTION_OK;
-    // A set member holds no idle connection: the set's bound counts open connections.
-    const bool keep = !options_.shared_slots;
     const auto transaction = PQtransactionStatus(connection->get());
     if (reusable && transaction == PQTRANS_ACTIVE) {
         // The check was abandoned mid-statement: stop it on the server, do not reuse.
@@ -228,7 +226,7 @@ asio::awaitable<void> postgres_database::finish_session(std::unique_ptr<pg_conne
     } else if (transaction == PQTRANS_UNKNOWN) {
         reusable = false;
     }
-    pool_.give_back(std::move(connection), reusable && keep);
+    pool_.give_back(std::move(connection), reusable);
 }
 
 std::optional<double> postgres_database::known_cost(const std::string& sql, duration recheck) const {

@@ -20,10 +20,10 @@ struct postgres_options {
     duration max_lifetime{3600000};  ///< connections older than this are closed instead of reused
     duration lock_timeout{1000};     ///< SET LOCAL lock_timeout (capped by the check's timeout)
     /// A member of a database set: the database to connect to on the DSN's server (overrides
-    /// the DSN's dbname), and the set's connection slots shared by all its members. Such a
-    /// pool keeps no idle connection, so the set's open connections stay within its bound.
+    /// the DSN's dbname), and the set's connection slots shared by all its members (held by
+    /// open connections, idle ones included: the set's open connections stay within its bound).
     std::string database_name;
-    std::shared_ptr<async_semaphore> shared_slots;
+    std::shared_ptr<set_slots> shared_slots;
     /// "invariantd", or "invariantd/<member>" in cluster mode (SPEC §12).
     std::string application_name = "invariantd";
 };

@@ -2,6 +2,7 @@
 // members discovered, added and removed while the daemon runs.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
 
 #include "tests/support/http_client.hpp"
@@ -189,4 +190,77 @@ TEST_CASE("a database set's discover rows that are not database names are report
         return metric_value(http_get(port, "/metrics").body,
                             "invariantd_check_value{check=\"odd_check/dset_odd_a\"") == 2.0;  // its two sales
     }));
+}
+
+TEST_CASE("a database set's members keep idle connections within the set's bound, and yield them to each other",
+          "[postgres][database_sets]") {
+    pg_exec(pg_dsn(), "DROP DATABASE IF EXISTS dset_reuse_c WITH (FORCE)");
+    make_tenant("dset_reuse_a", 1);
+    make_tenant("dset_reuse_b", 1);
+    temp_dir dir;
+    const auto config = dir.write(
+        "invariantd.yaml",
+        "server: { listen: \"127.0.0.1:0\" }\nstate_dir: state\n"
+        "databases:\n  tenants:\n    driver: postgres\n    dsn: ${TENANTS_DSN}\n"
+        "    discover: \"SELECT datname FROM pg_database WHERE datname LIKE 'dset\\\\_reuse\\\\_%'\"\n"
+        "    discover_interval: 1s\n    max_connections: 2\n"
+        "checks:\n  - { name: c, module: sql, database: tenants, interval: 200ms, params: { mode: scalar, query: "
+        "\"SELECT count(*) FROM sales\" } }\n");
+    daemon_process daemon(config, (dir.path() / "daemon.log").string(), {{"TENANTS_DSN", pg_dsn()}});
+    const auto port = daemon.port();
+    const auto runs = [&](const std::string& member) {
+        return metric_value(http_get(port, "/metrics").body,
+                            "invariantd_check_runs_total{check=\"c/" + member + "\",outcome=\"ok\"}")
+            .value_or(0);
+    };
+    const auto backends = [] {
+        return pg_column(pg_dsn(),
+                         "SELECT pid FROM pg_stat_activity WHERE application_name = 'invariantd' AND "
+                         "datname LIKE 'dset\\_reuse\\_%'");
+    };
+    REQUIRE(poll_until([&] { return runs("dset_reuse_a") >= 1 && runs("dset_reuse_b") >= 1; }, 20s));
+
+    // Two members, two slots: each keeps its connection between runs — the same two server
+    // backends serve every run (without reuse each run would be a new backend).
+    std::set<std::string> first_two;
+    REQUIRE(poll_until([&] {
+        const auto pids = backends();
+        first_two = std::set<std::string>(pids.begin(), pids.end());
+        return first_two.size() == 2;
+    }));
+    const auto a_before = runs("dset_reuse_a");
+    const auto b_before = runs("dset_reuse_b");
+    std::set<std::string> seen;
+    int samples = 0;
+    REQUIRE(poll_until(
+        [&] {
+            for (const auto& pid : backends()) seen.insert(pid);
+            ++samples;
+            return runs("dset_reuse_a") >= a_before + 5 && runs("dset_reuse_b") >= b_before + 5;
+        },
+        20s));
+    CHECK(samples > 1);
+    CHECK(seen == first_two);
+
+    // A third member and still two slots: members close each other's idle connections to
+    // run, every member keeps running, and the set stays within its bound (plus, for a
+    // moment, a connection being closed on its member's worker thread).
+    make_tenant("dset_reuse_c", 1);
+    REQUIRE(poll_until([&] { return runs("dset_reuse_c") >= 1; }, 20s));
+    const auto a_then = runs("dset_reuse_a");
+    const auto b_then = runs("dset_reuse_b");
+    const auto c_then = runs("dset_reuse_c");
+    std::size_t most = 0;
+    REQUIRE(poll_until(
+        [&] {
+            most = std::max(most, backends().size());
+            return runs("dset_reuse_a") >= a_then + 3 && runs("dset_reuse_b") >= b_then + 3 &&
+                   runs("dset_reuse_c") >= c_then + 3;
+        },
+        20s));
+    CHECK(most <= 3);
+    const auto text = http_get(port, "/metrics").body;
+    CHECK(metric_value(text, "invariantd_check_runs_total{check=\"c/dset_reuse_c\",outcome=\"timeout\"}") == 0.0);
+    for (const auto* name : {"dset_reuse_a", "dset_reuse_b", "dset_reuse_c"})
+        pg_exec(pg_dsn(), std::string("DROP DATABASE IF EXISTS ") + name + " WITH (FORCE)");
 }
