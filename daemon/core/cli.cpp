@@ -302,6 +302,7 @@ int command_once(const options& opts) {
     };
     std::vector<instance_run> runs;
     std::vector<checks::check_result> results;
+    std::map<std::string, member_resources> set_resources;  // one per set: its bound holds here too
     for (const auto* check : selected) {
         const auto* db = config.find_database(check->database);
         if (!db->is_set()) {
@@ -314,10 +315,11 @@ int command_once(const options& opts) {
         }
         for (const auto& member : members[db->name]) {
             const auto member_db = db->name + "/" + member;
+            if (!set_resources.contains(db->name))
+                set_resources.emplace(db->name, make_member_resources(loop.get_executor(), *db));
             if (!databases.contains(member_db))
-                databases[member_db] = make_member_database(
-                    loop.get_executor(), *db, member,
-                    std::make_shared<db::set_slots>(loop.get_executor(), db->max_connections));
+                databases[member_db] =
+                    make_member_database(loop.get_executor(), *db, member, set_resources.at(db->name));
             runs.push_back({check, check->name + "/" + member, member_db});
         }
     }

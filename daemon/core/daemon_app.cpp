@@ -132,7 +132,7 @@ void daemon_app::apply(config::daemon_config next) {
         discover_config.max_connections = 1;  // its own connection, outside the set's bound
         set_entry entry{db_config,
                         make_database(loop_.get_executor(), discover_config, application_name_),
-                        std::make_shared<db::set_slots>(loop_.get_executor(), db_config.max_connections),
+                        make_member_resources(loop_.get_executor(), db_config),
                         {},
                         true,
                         {},
@@ -300,7 +300,7 @@ void daemon_app::update_members(set_entry& set, std::vector<std::string> members
         auto member_config = set.config;
         member_config.name = name;
         databases_.emplace(name, database_entry{member_config,
-                                                make_member_database(loop_.get_executor(), set.config, member, set.slots, application_name_),
+                                                make_member_database(loop_.get_executor(), set.config, member, set.shared, application_name_),
                                                 true,
                                                 {}});
         metrics_.add_database(name);

@@ -64,7 +64,7 @@ private:
     struct set_entry {
         config::database_config config;
         std::shared_ptr<db::database> discover;
-        std::shared_ptr<db::set_slots> slots;
+        member_resources shared;  ///< the members' slots and blocking threads
         std::vector<std::string> members;  ///< as last discovered
         bool up = true;                    ///< the discover statement ran
         std::string error;                 ///< why not, or the rows it left out

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "daemon/db/postgres_database.hpp"
@@ -77,15 +78,20 @@ asio::awaitable<discovered_members> discover_members(db::database& database,
     co_return found;
 }
 
+member_resources make_member_resources(asio::any_io_executor loop, const config::database_config& set) {
+    return {std::make_shared<db::set_slots>(loop, set.max_connections),
+            std::make_shared<db::pg_blocking_pool>(std::clamp<std::size_t>(set.max_connections, 1, 4))};
+}
+
 std::shared_ptr<db::database> make_member_database(asio::any_io_executor loop,
                                                    const config::database_config& set,
-                                                   const std::string& member,
-                                                   std::shared_ptr<db::set_slots> slots,
+                                                   const std::string& member, const member_resources& shared,
                                                    const std::string& application_name) {
     db::postgres_options options{set.name + "/" + member, set.dsn,          set.max_connections,
                                  set.connect_timeout,     set.max_lifetime, set.lock_timeout};
     options.database_name = member;
-    options.shared_slots = std::move(slots);
+    options.shared_slots = shared.slots;
+    options.shared_blocking = shared.blocking;
     options.application_name = application_name;
     return db::postgres_database::create(loop, std::move(options));
 }

@@ -8,6 +8,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/db/connection_pool.hpp"
+#include "daemon/db/postgres_database.hpp"
 #include "daemon/db/database.hpp"
 
 namespace invariantd {
@@ -24,11 +25,20 @@ struct discovered_members {
 asio::awaitable<discovered_members> discover_members(db::database& database,
                                                      const config::database_config& set);
 
-/// The driver of one member: the set's DSN with the member's database name, the set's slots.
+/// What the members of one set share: the connection slots (the set's max_connections) and
+/// the worker threads for libpq's blocking calls (as many as slots, at most 4: no more
+/// connections than slots are opened at once) — not a thread per member.
+struct member_resources {
+    std::shared_ptr<db::set_slots> slots;
+    std::shared_ptr<db::pg_blocking_pool> blocking;
+};
+member_resources make_member_resources(asio::any_io_executor loop, const config::database_config& set);
+
+/// The driver of one member: the set's DSN with the member's database name, the set's slots
+/// and threads.
 std::shared_ptr<db::database> make_member_database(asio::any_io_executor loop,
                                                    const config::database_config& set,
-                                                   const std::string& member,
-                                                   std::shared_ptr<db::set_slots> slots,
+                                                   const std::string& member, const member_resources& shared,
                                                    const std::string& application_name = "invariantd");
 
 /// A PostgreSQL text[] literal of `items` ('{"a","b"}'), for binding a list as one parameter.

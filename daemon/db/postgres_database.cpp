@@ -122,7 +122,7 @@ std::shared_ptr<postgres_database> postgres_database::create(asio::any_io_execut
 postgres_database::postgres_database(asio::any_io_executor loop, postgres_options options)
     : loop_(loop),
       options_(std::move(options)),
-      blocking_(1),
+      blocking_(options_.shared_blocking ? options_.shared_blocking : std::make_shared<pg_blocking_pool>(1)),
       // A discarded connection's destructor hands PQfinish to blocking_.
       pool_(options_.shared_slots ? connection_pool<std::unique_ptr<pg_connection>>(options_.shared_slots,
                                                                                     [](std::unique_ptr<pg_connection>) {})
@@ -130,8 +130,7 @@ postgres_database::postgres_database(asio::any_io_executor loop, postgres_option
                                         loop, options_.max_connections, [](std::unique_ptr<pg_connection>) {})) {}
 
 postgres_database::~postgres_database() {
-    pool_.close();
-    blocking_.join();  // runs the PQfinish calls just handed over
+    pool_.close();  // its PQfinish calls run on blocking_, joined when its last owner lets go
 }
 
 asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(
@@ -157,7 +156,7 @@ asio::awaitable<std::unique_ptr<pg_connection>> postgres_database::connect(
     std::unique_ptr<pg_connection> connection;
     std::string failure;
     try {
-        connection = co_await pg_connect(loop_, blocking_.get_executor(), options_.name, std::move(params),
+        connection = co_await pg_connect(loop_, blocking_->executor(), options_.name, std::move(params),
                                          connect_deadline, options_.connect_timeout);
     } catch (const error& e) {
         failure = e.what();

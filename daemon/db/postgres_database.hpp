@@ -12,6 +12,22 @@
 
 namespace invariantd::db {
 
+/// Worker threads for libpq's blocking calls: PQconnectStartParams (it may resolve a host
+/// name) and PQfinish (it may wait on the network). A database has one thread of its own; a
+/// database set's members share a few. The last owner's release joins the threads, so every
+/// PQfinish handed over still runs.
+class pg_blocking_pool {
+public:
+    explicit pg_blocking_pool(std::size_t threads) : pool_(threads) {}
+    ~pg_blocking_pool() { pool_.join(); }
+    pg_blocking_pool(const pg_blocking_pool&) = delete;
+    pg_blocking_pool& operator=(const pg_blocking_pool&) = delete;
+    asio::any_io_executor executor() { return pool_.get_executor(); }
+
+private:
+    asio::thread_pool pool_;
+};
+
 struct postgres_options {
     std::string name;  ///< the database's name in the configuration, for messages
     std::string dsn;   ///< libpq connection string or URI; secret, never logged
@@ -24,6 +40,8 @@ struct postgres_options {
     /// open connections, idle ones included: the set's open connections stay within its bound).
     std::string database_name;
     std::shared_ptr<set_slots> shared_slots;
+    /// A set member's share of the set's blocking threads (null: a thread of its own).
+    std::shared_ptr<pg_blocking_pool> shared_blocking;
     /// "invariantd", or "invariantd/<member>" in cluster mode (SPEC §12).
     std::string application_name = "invariantd";
 };
@@ -64,7 +82,7 @@ private:
 
     asio::any_io_executor loop_;
     postgres_options options_;
-    asio::thread_pool blocking_;  ///< PQconnectStart (may resolve DNS), PQcancel, PQfinish
+    std::shared_ptr<pg_blocking_pool> blocking_;
     connection_pool<std::unique_ptr<pg_connection>> pool_;  ///< after blocking_: closes into it
     steady_clock::time_point retry_after_{};
     duration backoff_{0};

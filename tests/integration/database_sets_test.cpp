@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <fstream>
+#include <future>
 #include <set>
 
 #include "tests/support/http_client.hpp"
@@ -245,8 +247,18 @@ TEST_CASE("a database set's members keep idle connections within the set's bound
     // A third member and still two slots: members close each other's idle connections to
     // run, every member keeps running, and the set stays within its bound (plus, for a
     // moment, a connection being closed on its member's worker thread).
+    const auto threads = [&] {
+        std::ifstream status("/proc/" + std::to_string(daemon.pid()) + "/status");
+        std::string line;
+        while (std::getline(status, line))
+            if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+        return -1;
+    };
+    const int threads_before = threads();
     make_tenant("dset_reuse_c", 1);
     REQUIRE(poll_until([&] { return runs("dset_reuse_c") >= 1; }, 20s));
+    // Members share the set's blocking threads: a new member adds none.
+    CHECK(threads() == threads_before);
     const auto a_then = runs("dset_reuse_a");
     const auto b_then = runs("dset_reuse_b");
     const auto c_then = runs("dset_reuse_c");
@@ -262,5 +274,37 @@ TEST_CASE("a database set's members keep idle connections within the set's bound
     const auto text = http_get(port, "/metrics").body;
     CHECK(metric_value(text, "invariantd_check_runs_total{check=\"c/dset_reuse_c\",outcome=\"timeout\"}") == 0.0);
     for (const auto* name : {"dset_reuse_a", "dset_reuse_b", "dset_reuse_c"})
+        pg_exec(pg_dsn(), std::string("DROP DATABASE IF EXISTS ") + name + " WITH (FORCE)");
+}
+
+TEST_CASE("once runs a set's members within the set's max_connections", "[postgres][database_sets]") {
+    for (const auto* name : {"dset_once_a", "dset_once_b", "dset_once_c"}) make_tenant(name, 0);
+    temp_dir dir;
+    const auto config = dir.write(
+        "invariantd.yaml",
+        "databases:\n  tenants:\n    driver: postgres\n    dsn: ${TENANTS_DSN}\n"
+        "    discover: \"SELECT datname FROM pg_database WHERE datname LIKE 'dset\\\\_once\\\\_%'\"\n"
+        "    max_connections: 1\n"
+        "checks:\n  - { name: slow, module: sql, database: tenants, params: { mode: scalar, query: "
+        "\"SELECT count(*) FROM pg_sleep(0.5)\" } }\n");
+    auto once = std::async(std::launch::async, [&] {
+        return run_command({daemon_binary(), "once", "-c", config, "--json"}, {}, {{"TENANTS_DSN", pg_dsn()}});
+    });
+    // Three members, one slot: never three backends at once (one more, for a moment, while
+    // a member's connection closes so the next member can open one).
+    std::size_t most = 0;
+    while (once.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
+        most = std::max(most, pg_column(pg_dsn(),
+                                        "SELECT pid FROM pg_stat_activity WHERE application_name = 'invariantd' "
+                                        "AND datname LIKE 'dset\\_once\\_%' AND state = 'active'")
+                                  .size());
+    const auto result = once.get();
+    CHECK(result.exit_code == 0);
+    CHECK(most == 1);
+    std::set<std::string> names;
+    const auto report = nlohmann::json::parse(result.out);
+    for (const auto& check : report["checks"]) names.insert(check["name"].get<std::string>());
+    CHECK(names == std::set<std::string>{"slow/dset_once_a", "slow/dset_once_b", "slow/dset_once_c"});
+    for (const auto* name : {"dset_once_a", "dset_once_b", "dset_once_c"})
         pg_exec(pg_dsn(), std::string("DROP DATABASE IF EXISTS ") + name + " WITH (FORCE)");
 }
