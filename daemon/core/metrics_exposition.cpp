@@ -4,15 +4,15 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
-#include <array>
-#include <memory>
-#include <mutex>
-#include <optional>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 namespace invariantd {
 namespace {

@@ -25,8 +25,9 @@ void write_sample_value(std::string& out, double value);
 /// can append a tail without compressing the body again.
 struct prepared_exposition {
     std::string text;
-    /// gzip header and the raw deflate stream of `text`, ended by a sync flush: byte-aligned
-    /// and without a final block, so further deflate blocks may follow.
+    /// gzip header and the raw deflate stream of `text`, ended by an empty stored block (what
+    /// zlib's sync flush writes): byte-aligned and without a final block, so further deflate
+    /// blocks may follow.
     std::string gzip_open;
     std::uint32_t text_crc = 0;  ///< CRC-32 of `text`
     int level = 0;               ///< the libdeflate level `gzip_open` was made with

@@ -15,8 +15,9 @@ struct loaded_library {
 };
 
 const loaded_library& libpq() {
-    // RTLD_LOCAL: libpq's symbols stay out of the global namespace, where the forwarding
-    // definitions below would otherwise meet them.
+    // dlsym on this handle searches libpq (and its dependencies), never the forwarding
+    // definitions below, which the executable's own PQ* references bind to; RTLD_LOCAL keeps
+    // libpq's symbols from resolving anything loaded later.
     static const loaded_library library = [] {
         loaded_library loaded;
         loaded.handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
@@ -36,7 +37,8 @@ Function resolve(const char* name) {
     void* symbol = library.handle ? dlsym(library.handle, name) : nullptr;
     if (symbol == nullptr) {
         // Unreachable through the daemon: every connection starts with libpq_load_problem().
-        std::fprintf(stderr, "invariantd: %s (%s)\n", library.problem.empty() ? "libpq lacks a function" : library.problem.c_str(), name);
+        const char* problem = library.problem.empty() ? "libpq lacks a function" : library.problem.c_str();
+        std::fprintf(stderr, "invariantd: %s (%s)\n", problem, name);
         std::abort();
     }
     return reinterpret_cast<Function>(symbol);

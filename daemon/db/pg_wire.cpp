@@ -113,7 +113,8 @@ asio::awaitable<void> pg_connection::cancel_on_server() {
     }
     char sent = 0;
     boost::system::error_code ec;
-    report.read_some(asio::buffer(&sent, 1), ec);  // ready: does not block
+    report.non_blocking(true, ec);  // never wait here, whatever woke the wait above
+    if (!ec) report.read_some(asio::buffer(&sent, 1), ec);
     if (ec || sent == 0) spdlog::warn("database '{}': cancel request could not be sent", name_);
 }
 
