@@ -60,7 +60,7 @@ private:
         std::string error;
     };
 
-    /// One database set: its discovery connection and loop, its members, the slots they share.
+    /// One database set: its discovery connection and loop, its members, the slots and threads they share.
     struct set_entry {
         config::database_config config;
         std::shared_ptr<db::database> discover;

@@ -32,6 +32,15 @@ struct rowset {
     std::vector<std::vector<value>> rows;
     std::size_t row_count = 0;  ///< rows the statement returned, kept or not
     bool truncated = false;     ///< more rows existed than were kept
+
+    /// Counts one more row the statement returned; true when it is to be kept (fewer than
+    /// `max_rows` kept so far), else marks the rowset truncated.
+    bool admit_row(std::size_t max_rows) {
+        ++row_count;
+        if (rows.size() < max_rows) return true;
+        truncated = true;
+        return false;
+    }
 };
 
 /// Why a database operation failed; the scheduler maps it onto a run outcome.

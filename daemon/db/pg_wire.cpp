@@ -249,11 +249,7 @@ void take_rows(PGresult* result, rowset& out, std::size_t max_rows) {
         for (int c = 0; c < columns; ++c) out.columns.push_back(valid_utf8(PQfname(result, c)));
     }
     for (int r = 0; r < PQntuples(result); ++r) {
-        ++out.row_count;
-        if (out.rows.size() >= max_rows) {
-            out.truncated = true;
-            continue;
-        }
+        if (!out.admit_row(max_rows)) continue;
         std::vector<value> row;
         row.reserve(static_cast<std::size_t>(columns));
         for (int c = 0; c < columns; ++c) row.push_back(cell(result, r, c));

@@ -127,11 +127,7 @@ rowset execute(sqlite3* connection, const std::string& sql, const std::vector<va
         rc = sqlite3_step(guard.statement);
         if (rc == SQLITE_DONE) break;
         if (rc != SQLITE_ROW) fail(connection, rc, "running query");
-        ++result.row_count;
-        if (result.rows.size() >= max_rows) {
-            result.truncated = true;
-            continue;
-        }
+        if (!result.admit_row(max_rows)) continue;
         std::vector<value> row;
         row.reserve(static_cast<std::size_t>(columns));
         for (int c = 0; c < columns; ++c) row.push_back(sqlite_column_value(guard.statement, c));

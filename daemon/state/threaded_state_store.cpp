@@ -3,10 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <type_traits>
 
 #include "daemon/db/run_blocking.hpp"
 
 namespace invariantd::state {
+
+threaded_state_store::threaded_state_store(std::unique_ptr<sqlite_state_store> store) : store_(std::move(store)) {}
+
+threaded_state_store::~threaded_state_store() {
+    worker_.join();
+}
 
 namespace {
 
@@ -15,16 +22,17 @@ struct nothing {};
 
 }  // namespace
 
-threaded_state_store::threaded_state_store(std::unique_ptr<sqlite_state_store> store) : store_(std::move(store)) {}
-
-threaded_state_store::~threaded_state_store() {
-    worker_.join();
-}
-
 template <typename Work>
 auto threaded_state_store::on_worker(Work work) {
     auto* store = store_.get();
-    auto job = [store, work = std::move(work)]() mutable { return work(*store); };
+    auto job = [store, work = std::move(work)]() mutable {
+        if constexpr (std::is_void_v<std::invoke_result_t<Work&, sqlite_state_store&>>) {
+            work(*store);
+            return nothing{};
+        } else {
+            return work(*store);
+        }
+    };
     return run_blocking(worker_.get_executor(), std::move(job));
 }
 
@@ -51,7 +59,6 @@ asio::awaitable<std::vector<stored_notification>> threaded_state_store::commit(
 asio::awaitable<void> threaded_state_store::remove_notifications(std::vector<std::int64_t> ids) {
     auto work = [ids = std::move(ids)](sqlite_state_store& store) {
         store.remove_notifications(ids);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -59,7 +66,6 @@ asio::awaitable<void> threaded_state_store::remove_notifications(std::vector<std
 asio::awaitable<void> threaded_state_store::forget_alerts(std::vector<std::string> dedup_keys) {
     auto work = [keys = std::move(dedup_keys)](sqlite_state_store& store) {
         store.forget_alerts(keys);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -77,7 +83,6 @@ asio::awaitable<void> threaded_state_store::write_ledger(stored_ledger ledger) {
         spdlog::debug("offender ledger of {} stored ({} offenders) in {:.2f} ms", ledger.instance,
                       ledger.offenders.size(),
                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -85,7 +90,6 @@ asio::awaitable<void> threaded_state_store::write_ledger(stored_ledger ledger) {
 asio::awaitable<void> threaded_state_store::forget_ledgers(std::vector<std::string> instances) {
     auto work = [instances = std::move(instances)](sqlite_state_store& store) {
         store.forget_ledgers(instances);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -98,7 +102,6 @@ asio::awaitable<std::vector<std::string>> threaded_state_store::load_silences() 
 asio::awaitable<void> threaded_state_store::write_silence(std::string id, std::string document) {
     auto work = [id = std::move(id), document = std::move(document)](sqlite_state_store& store) {
         store.write_silence(id, document);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -106,7 +109,6 @@ asio::awaitable<void> threaded_state_store::write_silence(std::string id, std::s
 asio::awaitable<void> threaded_state_store::forget_silences(std::vector<std::string> ids) {
     auto work = [ids = std::move(ids)](sqlite_state_store& store) {
         store.forget_silences(ids);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -119,7 +121,6 @@ asio::awaitable<std::vector<stored_history_point>> threaded_state_store::load_hi
 asio::awaitable<void> threaded_state_store::forget_history(std::vector<std::string> instances) {
     auto work = [instances = std::move(instances)](sqlite_state_store& store) {
         store.forget_history(instances);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }
@@ -128,7 +129,6 @@ asio::awaitable<void> threaded_state_store::record_run(stored_history_point poin
                                                        std::optional<stored_ledger> ledger) {
     auto work = [point = std::move(point), keep, ledger = std::move(ledger)](sqlite_state_store& store) {
         store.record_run(point, keep, ledger ? &*ledger : nullptr);
-        return nothing{};
     };
     co_await on_worker(std::move(work));
 }

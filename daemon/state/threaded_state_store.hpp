@@ -34,7 +34,8 @@ public:
     asio::awaitable<std::vector<stored_result>> load_results(std::string after) override;
 
 private:
-    /// Runs `work(store)` on the worker; resumes on the caller's executor with its result.
+    /// Runs `work(store)` on the worker; resumes on the caller's executor with its result (an
+    /// empty placeholder when `work` returns nothing: a write).
     template <typename Work>
     auto on_worker(Work work);
 
