@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "daemon/state/sqlite_state_store.hpp"
 
@@ -343,46 +342,65 @@ asio::awaitable<std::vector<state::stored_result>> pg_state_store::load_results(
 }
 
 asio::awaitable<std::size_t> pg_state_store::import_missing(state::sqlite_state_store& local) {
-    std::size_t imported = 0;
+    // Each kind goes in one set-based statement (rows as one JSON parameter, unpacked by
+    // jsonb_to_recordset), inserting only what the shared store does not have yet.
     const auto epoch = epoch_->load();
+    nlohmann::json alerts = nlohmann::json::array();
+    for (const auto& alert : local.load_alerts()) {
+        std::string instance;
+        try {
+            instance = nlohmann::json::parse(alert.record_json).value("check", "");
+        } catch (const std::exception&) {
+            continue;
+        }
+        alerts.push_back({{"dedup_key", alert.dedup_key},
+                          {"instance", instance},
+                          {"record_json", alert.record_json},
+                          {"version", alert.version}});
+    }
+    nlohmann::json ledgers = nlohmann::json::array();
+    for (const auto& ledger : local.load_ledgers())
+        ledgers.push_back({{"instance", ledger.instance}, {"document", ledger_json(ledger)}});
+    nlohmann::json silences = nlohmann::json::array();
+    for (const auto& document : local.load_silences()) {
+        std::string id;
+        try {
+            id = nlohmann::json::parse(document).value("id", "");
+        } catch (const std::exception&) {
+            continue;
+        }
+        if (!id.empty()) silences.push_back({{"id", id}, {"document", document}});
+    }
+    const auto rows_of = [](const nlohmann::json& rows) {
+        return rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    auto alerts_sql = fmt::format(
+        "INSERT INTO {} (dedup_key, instance, record_json, version, written_by, written_epoch)\n"
+        "SELECT r.dedup_key, r.instance, r.record_json, r.version, $2::text, $3::bigint\n"
+        "FROM jsonb_to_recordset($1::jsonb) AS r(dedup_key text, instance text, record_json text, version bigint)\n"
+        "ON CONFLICT (dedup_key) DO NOTHING RETURNING 1",
+        table("alerts"));
+    std::vector<db::value> alerts_params{rows_of(alerts), member_, std::to_string(epoch)};
+    // Ledgers and silences are both a text key and a document.
+    const auto documents_sql = [this](const char* table_name, const char* key) {
+        return fmt::format(
+            "INSERT INTO {0} ({1}, document)\n"
+            "SELECT r.{1}, r.document FROM jsonb_to_recordset($1::jsonb) AS r({1} text, document text)\n"
+            "ON CONFLICT ({1}) DO NOTHING",
+            table(table_name), key);
+    };
+    auto ledgers_sql = documents_sql("ledgers", "instance");
+    std::vector<db::value> ledgers_params{rows_of(ledgers)};
+    auto silences_sql = documents_sql("silences", "id");
+    std::vector<db::value> silences_params{rows_of(silences)};
+    std::size_t imported = 0;
     std::exception_ptr failure;
     try {
         co_await begin();
-        for (const auto& alert : local.load_alerts()) {
-            std::string instance;
-            try {
-                instance = nlohmann::json::parse(alert.record_json).value("check", "");
-            } catch (const std::exception&) {
-                continue;
-            }
-            auto sql = fmt::format(
-                "INSERT INTO {} (dedup_key, instance, record_json, version, written_by, written_epoch)\n"
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING RETURNING 1",
-                table("alerts"));
-            std::vector<db::value> params{alert.dedup_key, instance, alert.record_json, std::to_string(alert.version),
-                                          member_,         std::to_string(epoch)};
-            const auto written = co_await exec(std::move(sql), std::move(params));
-            imported += written.rows.size();
-        }
-        std::set<std::string> known;
-        auto known_sql = fmt::format("SELECT instance FROM {}", table("ledgers"));
-        const auto known_rows = co_await exec(std::move(known_sql));
-        for (const auto& row : known_rows.rows) known.insert(db::text_of(row[0]));
-        for (auto& ledger : local.load_ledgers())
-            if (!known.contains(ledger.instance)) co_await write_ledger(std::move(ledger));
-        for (auto& document : local.load_silences()) {
-            std::string id;
-            try {
-                id = nlohmann::json::parse(document).value("id", "");
-            } catch (const std::exception&) {
-                continue;
-            }
-            if (id.empty()) continue;
-            auto sql = fmt::format("INSERT INTO {} (id, document) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                                   table("silences"));
-            std::vector<db::value> params{std::move(id), std::move(document)};
-            co_await exec(std::move(sql), std::move(params));
-        }
+        const auto written = co_await exec(std::move(alerts_sql), std::move(alerts_params));
+        imported = written.rows.size();
+        co_await exec(std::move(ledgers_sql), std::move(ledgers_params));
+        co_await exec(std::move(silences_sql), std::move(silences_params));
         co_await commit_transaction();
     } catch (...) {
         failure = std::current_exception();

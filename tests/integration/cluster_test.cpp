@@ -579,6 +579,11 @@ TEST_CASE("cluster: a single daemon's firing alert is not re-paged when it resta
     {
         daemon_process daemon(single_path, (w.dir.path() / "single.log").string(), w.env("a"));
         REQUIRE(poll_until([&] { return w.hook.count("c1", "firing") == 1; }, 20s));
+        // A silence of the single daemon's (on a check no member has) travels too.
+        REQUIRE(http_call(daemon.port(), "POST", "/api/v1/silences", {{"Content-Type", "application/json"}},
+                          R"({"checks": ["not_a_check"], "duration": "2h", "comment": "imported",
+                              "created_by": "test"})")
+                    .status == 201);
         daemon.signal(SIGTERM);
         REQUIRE(daemon.wait_exit(20s) == std::optional<int>(0));
     }
@@ -591,6 +596,7 @@ TEST_CASE("cluster: a single daemon's firing alert is not re-paged when it resta
     CHECK(w.get("a", "/api/v1/checks/c1")["state"] == "firing");
     CHECK(w.hook.count("c1", "firing") == 1);
     CHECK_THAT(w.logs(), Catch::Contains("imported 1 alert records"));
+    CHECK(w.get("a", "/api/v1/silences").dump().find("\"comment\":\"imported\"") != std::string::npos);
     // Imported once: the resolve still works from the shared state.
     w.set_bad("c1", false);
     REQUIRE(poll_until([&] { return w.hook.count("c1", "resolved") == 1; }, 20s));
